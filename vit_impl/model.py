@@ -201,7 +201,7 @@ class VisionTransformer(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + self.num_prefix_tokens, embed_dim))
         self.pos_drop = nn.Dropout(drop_rate)
 
-        dpr = [r.item() for r in torch.linspace(0, drop_path_rate, depth)]  # deeper layers drop more often
+        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # deeper layers drop more often
         self.blocks = nn.Sequential(
             *[
                 Block(embed_dim, num_heads, mlp_ratio, qkv_bias, attn_drop=attn_drop_rate, drop_path=dpr[i])
