@@ -136,8 +136,10 @@ class DropPath(nn.Module):
         if self.drop_prob == 0.0 or not self.training:
             return x
         keep = 1.0 - self.drop_prob
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
-        return x * mask / keep  # rescale so the expected value is unchanged
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)  # (B, 1, 1): one coin per sample
+        if keep > 0:
+            mask.div_(keep)  # rescale so the expected value is unchanged
+        return x * mask
 
 
 class Block(nn.Module):
@@ -178,6 +180,8 @@ class VisionTransformer(nn.Module):
         qkv_bias=True,
         class_token=True,
         drop_rate=0.0,
+        pos_drop_rate=0.0,
+        proj_drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.0,
     ):
@@ -199,12 +203,15 @@ class VisionTransformer(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim)) if class_token else None
         # E_pos: one learned vector per position, so the model can tell patches apart by place.
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + self.num_prefix_tokens, embed_dim))
-        self.pos_drop = nn.Dropout(drop_rate)
+        self.pos_drop = nn.Dropout(pos_drop_rate)
 
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # deeper layers drop more often
         self.blocks = nn.Sequential(
             *[
-                Block(embed_dim, num_heads, mlp_ratio, qkv_bias, attn_drop=attn_drop_rate, drop_path=dpr[i])
+                Block(
+                    embed_dim, num_heads, mlp_ratio, qkv_bias,
+                    proj_drop=proj_drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[i],
+                )
                 for i in range(depth)
             ]
         )
@@ -212,7 +219,7 @@ class VisionTransformer(nn.Module):
         use_fc_norm = global_pool == "avg"
         self.norm = nn.Identity() if use_fc_norm else nn.LayerNorm(embed_dim, eps=1e-6)
         self.fc_norm = nn.LayerNorm(embed_dim, eps=1e-6) if use_fc_norm else nn.Identity()
-        self.head_drop = nn.Dropout(drop_rate)
+        self.head_drop = nn.Dropout(drop_rate)  # as in timm, drop_rate is the dropout before the head only
         self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
         self.init_weights()
 
