@@ -1,0 +1,65 @@
+"""The four equations of the paper as modules of their own, for the equation registry.
+
+Each wraps the parts of a real `VisionTransformer` or `Block` (shared, not copied), so
+running Eq.1, then Eq.2 and Eq.3 for every block, then Eq.4 computes exactly what the
+model computes; the tests check that. Shapes in comments are ViT-B/16 at batch 2.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vit_impl.model import Block, VisionTransformer
+
+
+class Embedding(nn.Module):
+    """Eq.1: z_0 = [x_class; x_p^1 E; ...; x_p^N E] + E_pos, the first lines of `VisionTransformer.forward_features`."""
+
+    def __init__(self, vit: VisionTransformer):
+        super().__init__()
+        self.patch_embed = vit.patch_embed
+        self.cls_token = vit.cls_token
+        self.pos_embed = vit.pos_embed
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(images)  # (2, 3, 224, 224) -> (2, 196, 768): x_p^n E
+        if self.cls_token is not None:
+            cls = self.cls_token.expand(x.shape[0], -1, -1)  # (1, 1, 768) -> (2, 1, 768): x_class
+            x = torch.cat([cls, x], dim=1)  # -> (2, 197, 768)
+        return x + self.pos_embed  # + E_pos (1, 197, 768), broadcast over the batch -> (2, 197, 768)
+
+
+class AttentionSublayer(nn.Module):
+    """Eq.2: z'_l = MSA(LN(z_{l-1})) + z_{l-1}, the first line of `Block.forward`."""
+
+    def __init__(self, block: Block):
+        super().__init__()
+        self.norm1, self.attn, self.drop_path1 = block.norm1, block.attn, block.drop_path1
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z + self.drop_path1(self.attn(self.norm1(z)))  # (2, 197, 768) -> (2, 197, 768)
+
+
+class MlpSublayer(nn.Module):
+    """Eq.3: z_l = MLP(LN(z'_l)) + z'_l, the second line of `Block.forward`."""
+
+    def __init__(self, block: Block):
+        super().__init__()
+        self.norm2, self.mlp, self.drop_path2 = block.norm2, block.mlp, block.drop_path2
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z + self.drop_path2(self.mlp(self.norm2(z)))  # (2, 197, 768) -> (2, 197, 768)
+
+
+class ClassTokenNorm(nn.Module):
+    """Eq.4: y = LN(z_L^0), the final LayerNorm applied to the class token."""
+
+    def __init__(self, vit: VisionTransformer):
+        super().__init__()
+        self.norm = vit.norm
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        # The model normalises every token and then reads token 0; LayerNorm works on each
+        # token alone, so normalising token 0 only gives the same numbers.
+        return self.norm(z[:, 0])  # (2, 197, 768) -> (2, 768) -> (2, 768)
