@@ -1,0 +1,36 @@
+"""Where annotations come from: a PDF file or a Zotero library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studykit.errors import UserError
+from studykit.model import Paper
+
+
+def read_source(spec: str, *, password: str | None = None, zotero_data_dir=None, web: bool = False,
+                taxonomy=None) -> list[Paper]:
+    """Papers of SOURCE: a PDF path -> [its Paper]; 'zotero:KEY' -> the Zotero item (or attachment)."""
+    if spec.startswith("zotero:"):
+        key = spec.removeprefix("zotero:").strip()
+        if not key:
+            raise UserError(f"{spec}: give an item key after 'zotero:' (zotero:ABCD2345)")
+        if zotero_data_dir is not None:
+            zotero_db = _zotero_module("zotero_db")
+            return zotero_db.read_library(Path(zotero_data_dir).expanduser(), items=[key], taxonomy=taxonomy)
+        zotero_api = _zotero_module("zotero_api")
+        return zotero_api.read_library(local=not web, items=[key], taxonomy=taxonomy)
+    from studykit.sources.pdf import read_pdf
+
+    return [read_pdf(Path(spec).expanduser(), password=password, taxonomy=taxonomy)]
+
+
+def _zotero_module(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"studykit.sources.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"studykit.sources.{name}":
+            raise
+        raise UserError(f"zotero: this studykit has no {name} reader installed") from None
