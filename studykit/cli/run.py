@@ -1,0 +1,107 @@
+"""`studykit run NOTE.md`: run a note's code cells and write their output into the note."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from studykit.errors import UserError
+
+DESCRIPTION = """\
+Run the ```python run cells of a note (also `python {run}` and `run-python`) in order in one
+fresh Python process with the note's folder as working directory, and write each cell's output
+into an ```output block right after it, figures as PNGs into the vault's attachment folder.
+Cells whose source and every source above them are unchanged since their last clean run are
+cached; if any must run, the run starts from the first cell.
+Exit status: 0 all ran, 1 a cell failed or timed out, 2 bad input, 3 the note changed during the
+run (nothing written)."""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a note's code cells and write their output into the note",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("note", type=Path, metavar="NOTE.md")
+    parser.add_argument("--cell", type=int, action="append", metavar="N",
+                        help="run cell N (counted from 1; repeat for more); the cells above it run first")
+    parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+                        help="seconds a cell may run before it is killed with its processes (default 60)")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run the cells after one that fails (after a timeout or crash, in a fresh process)")
+    parser.add_argument("--force", action="store_true", help="run every cell, cached or not")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per cell: index, line, status, duration, output")
+    parser.set_defaults(func=run)
+
+
+@contextlib.contextmanager
+def _progress():
+    """(on_start, on_done) callbacks that draw a spinner on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield (lambda cell: None), (lambda result: None)
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("starting Python", total=None)
+
+        def on_start(cell):
+            progress.update(task, description=f"cell {cell.index} (line {cell.line})")
+
+        def on_done(result):
+            progress.console.print(f"cell {result.index}: {result.status} ({result.duration:.2f} s)")
+
+        yield on_start, on_done
+
+
+def _last_line(text: str) -> str:
+    return text.strip().rsplit("\n", 1)[-1] if text.strip() else ""
+
+
+def _summary(report) -> list[str]:
+    lines = []
+    for r in report.results:
+        what = f"{r.status:<8} {r.duration:6.2f} s" if r.status not in ("cached", "skipped") else r.status
+        detail = _last_line(r.output) if r.status in ("error", "timeout") else ""
+        if r.fresh_process:
+            detail = (detail + "  " if detail else "") + "(fresh process: earlier cells' names are gone)"
+        lines.append(f"cell {r.index:>2}  line {r.line:<5} {what}  {detail}".rstrip())
+    failed = [r.index for r in report.results if r.status in ("error", "timeout")]
+    ran = [r for r in report.results if r.status in ("ok", "error", "timeout")]
+    counts = f"{len(ran)} ran" + (f", {len(failed)} failed (cell {', '.join(map(str, failed))})" if failed else "")
+    if failed:
+        not_run = [r.index for r in report.results if r.status == "skipped" and r.index > failed[0]]
+        if not_run:
+            counts += f", not run: cell {', '.join(map(str, not_run))}"
+    if not report.results:
+        counts = "no code cells (```python run)"
+    if report.changed:
+        state = "the note changed while the cells ran: nothing written; run again"
+    else:
+        state = "note written" if report.written else "note unchanged"
+    lines.append(f"{report.path}: {counts}; {state}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from studykit.cells import run_note
+
+    if not args.timeout > 0:
+        raise UserError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
+    with _progress() as (on_start, on_done):
+        report = run_note(args.note, cells=args.cell, timeout=args.timeout, keep_going=args.keep_going,
+                          force=args.force, on_start=on_start, on_done=on_done)
+    if args.json:
+        for result in report.results:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        if report.changed:
+            print(f"studykit: {report.path}: the note changed while the cells ran; nothing written",
+                  file=sys.stderr)
+    else:
+        print("\n".join(_summary(report)))
+    return report.exit_code
