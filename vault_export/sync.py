@@ -1,0 +1,131 @@
+"""Putting a rendered note into the vault: create it once, then merge on every re-sync.
+
+`write_note(vault, studykit_id, text, filename, *, folder=None, force=False, dry_run=False,
+generated_keys=None) -> NoteWrite`:
+- not in the vault yet (no note has `studykit-id: <id>`): the whole rendered `text` is written
+  to `vault.new_note_path(filename, folder)`. Text outside managed regions (the reader's
+  checklists, evaluation, questions) is written this once and belongs to the reader from then on.
+- found (wherever the reader moved or renamed it): properties merged (`frontmatter.merge`;
+  generated keys are `generated_keys`, default the keys of the rendered front matter), managed
+  regions merged (`regions.merge`), the file written only if its bytes change.
+- status: "created" | "updated" | "unchanged" | "conflict". "conflict" means something was
+  kept for the reader (an edited region, invalid YAML, a second note with the same id); the rest
+  of the note was still refreshed and `changed` says whether its bytes changed.
+- `dry_run=True` computes all of it, fills `diff` (a unified diff) and writes nothing.
+`studykit-id` is added to the rendered front matter if the template left it out.
+
+`write_attachment(vault, name, data, note_path=None)` writes bytes under the vault's attachment
+folder with a sanitised name (atomic, skipped when identical) and returns the path; link it
+with `vault.link(path)`. Use distinctive names (citekey + what it is): an existing file of the
+same name is replaced.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from vault_export import frontmatter, regions
+from vault_export.atomic import write_atomic
+from vault_export.names import safe_filename
+from vault_export.vault import ID_KEY, Vault
+
+STATUSES = ("created", "updated", "unchanged", "conflict")
+
+
+@dataclass
+class NoteWrite:
+    """What `write_note` did (or, in a dry run, would do) to one note."""
+
+    path: Path
+    status: str  # one of STATUSES
+    diff: str = ""  # unified diff, filled in dry runs
+    conflicts: list[str] = field(default_factory=list)
+    changed: bool = False  # the note's bytes differ from before
+
+
+@dataclass
+class NoteMerge:
+    text: str
+    conflicts: list[str]
+    regions: regions.RegionMerge
+
+
+def with_id(text: str, studykit_id: str) -> str:
+    """`text` with `studykit-id: <id>` in its front matter."""
+    part = frontmatter.split(text)
+    line = frontmatter.dump({ID_KEY: studykit_id})
+    if not part.open:
+        return f"---\n{line}---\n{text}"
+    present = frontmatter.read_key(part.yaml, ID_KEY)
+    if present is None:
+        part.yaml += line
+        return part.join()
+    if str(present) != studykit_id:
+        raise ValueError(f"rendered note has {ID_KEY} {present!r}, expected {studykit_id!r}")
+    return text
+
+
+def merge_note(existing: str, rendered: str, *, force: bool = False, known: set[str] | None = None,
+               generated_keys: Iterable[str] | None = None, name: str = "note") -> NoteMerge:
+    """The note `existing` with its properties and managed regions refreshed from `rendered`."""
+    old, new = frontmatter.split(existing), frontmatter.split(rendered)
+    conflicts: list[str] = []
+    if old.open and new.open:
+        keys = None if generated_keys is None else {*generated_keys, ID_KEY}
+        props = frontmatter.merge(old.yaml, new.yaml, keys)
+        conflicts += [f"{name}: {message}" for message in props.conflicts]
+        old.yaml = props.text
+    body = regions.merge(old.body, new.body, force=force, known=known)
+    conflicts += body.conflicts
+    old.body = body.text
+    return NoteMerge(old.join(), conflicts, body)
+
+
+def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
+    rel = vault.link(path)
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=f"a/{rel}" if before else "/dev/null", tofile=f"b/{rel}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, folder: str | None = None,
+               force: bool = False, dry_run: bool = False, generated_keys: Iterable[str] | None = None) -> NoteWrite:
+    """Create or refresh the note of `studykit_id` from its rendered `text` (see the module doc)."""
+    rendered = regions.seal(with_id(text, studykit_id))
+    found = vault.find_all(studykit_id)
+    if not found:
+        path = vault.new_note_path(filename, folder)
+        if not dry_run:
+            write_atomic(path, rendered)
+            vault.register(studykit_id, path)
+            vault.remember_regions(studykit_id, regions.rendered_regions(rendered))
+        return NoteWrite(path, "created", _diff(vault, path, "", rendered) if dry_run else "", [], True)
+
+    path = found[0]
+    duplicates = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
+    try:
+        existing = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return NoteWrite(path, "conflict", "", [f"{vault.link(path)}: not UTF-8 text; left as it is"])
+    known = vault.known_regions(studykit_id)
+    merged = merge_note(existing, rendered, force=force, known=known, generated_keys=generated_keys, name=vault.link(path))
+    conflicts = duplicates + merged.conflicts
+    changed = merged.text != existing
+    if not dry_run:
+        if changed:
+            write_atomic(path, merged.text)
+        if known != set(merged.regions.known):
+            vault.remember_regions(studykit_id, merged.regions.known)
+    status = "conflict" if conflicts else "updated" if changed else "unchanged"
+    return NoteWrite(path, status, _diff(vault, path, existing, merged.text) if dry_run and changed else "", conflicts, changed)
+
+
+def write_attachment(vault: Vault, name: str, data: bytes, note_path: Path | None = None, *, dry_run: bool = False) -> Path:
+    """Write `data` as `name` (sanitised) into the attachment folder for `note_path`; return its path."""
+    path = vault.attachments_dir(note_path) / safe_filename(name)
+    if not dry_run:
+        write_atomic(path, data)
+    return path
