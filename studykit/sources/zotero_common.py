@@ -1,0 +1,255 @@
+"""What the Zotero API reader and the zotero.sqlite reader share: item data -> Paper / Annotation.
+
+Both readers hand over items in the Zotero API's own JSON shape (the `data` object), so one
+conversion serves both and the two give the same Papers for the same library.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+from studykit.model import Annotation, Paper
+
+# Zotero's annotationType -> the model's kind. itemAnnotations.type holds the index + 1.
+ANNOTATION_TYPES = ("highlight", "note", "image", "ink", "underline", "text")
+KIND_BY_TYPE = {"highlight": "highlight", "note": "note", "image": "image", "ink": "ink",
+                "underline": "underline", "text": "freetext"}
+# Kinds whose meaning is an area of the page, not words: they get a PNG of it.
+PICTURE_KINDS = ("image", "ink")
+RENDER_DPI = 150
+
+VENUE_FIELDS = ("publicationTitle", "proceedingsTitle", "conferenceName")
+_ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+_ARXIV_PATTERNS = [
+    re.compile(r"10\.48550/arxiv\." + _ARXIV_ID, re.I),
+    re.compile(r"arxiv\.org/(?:abs|pdf)/" + _ARXIV_ID, re.I),
+    re.compile(r"\barxiv:\s*" + _ARXIV_ID, re.I),
+]
+
+
+@dataclass(frozen=True)
+class Library:
+    """A Zotero library: the user's own ("user", None) or a group ("group", its group id)."""
+
+    type: str = "user"
+    group_id: int | None = None
+
+    @property
+    def prefix(self) -> str:
+        return "u" if self.type == "user" else f"g{self.group_id}"
+
+    @property
+    def uri_path(self) -> str:
+        return "library" if self.type == "user" else f"groups/{self.group_id}"
+
+
+@dataclass
+class AttachmentData:
+    """A PDF attachment with the data of its annotations, in API shape."""
+
+    key: str
+    pdf_path: Path | None
+    annotations: list[dict]
+
+
+def sort_key(sort_index: str) -> tuple[int, ...]:
+    """'PPPPP|OOOOOO|TTTTT' (page, text offset, top) -> a tuple that sorts in reading order."""
+    try:
+        return tuple(int(part) for part in sort_index.split("|"))
+    except (AttributeError, ValueError):
+        return (10**9,)
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """Zotero's UTC timestamps: '2024-01-05T10:00:00Z' (API) or '2024-01-05 10:00:00' (database)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_extra(extra: str) -> dict[str, str]:
+    """'Key: value' lines of the Extra field, keys lower-cased; the first of each wins."""
+    fields: dict[str, str] = {}
+    for line in (extra or "").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() and value.strip():
+            fields.setdefault(name.strip().lower(), value.strip())
+    return fields
+
+
+def find_arxiv(*texts: str) -> str:
+    """The arXiv id, without version, in a DOI, URL, Extra or archive id."""
+    for text in texts:
+        for pattern in _ARXIV_PATTERNS:
+            if text and (match := pattern.search(text)):
+                return match.group(1)
+    return ""
+
+
+def creator_name(creator: dict) -> str:
+    if creator.get("name"):
+        return creator["name"]
+    return " ".join(p for p in (creator.get("firstName", ""), creator.get("lastName", "")) if p)
+
+
+def tag_names(data: dict) -> list[str]:
+    return sorted(t["tag"] for t in data.get("tags", ()))
+
+
+def select_link(library: Library, key: str) -> str:
+    return f"zotero://select/{library.uri_path}/items/{key}"
+
+
+def open_pdf_link(library: Library, attachment_key: str, page: int, annotation_key: str) -> str:
+    return (f"zotero://open-pdf/{library.uri_path}/items/{attachment_key}"
+            f"?page={page}&annotation={annotation_key}")
+
+
+def paper_from_data(data: dict, library: Library, *, pdf_path: Path | None = None,
+                    citekey_fallback: str = "") -> Paper:
+    """A Paper from an item's API-shaped data (a regular item, or a standalone PDF)."""
+    extra = data.get("extra", "")
+    extra_fields = parse_extra(extra)
+    doi = data.get("DOI") or extra_fields.get("doi", "")
+    url = data.get("url", "")
+    creators = data.get("creators", [])
+    authors = [c for c in creators if c.get("creatorType") == "author"] or creators
+    year = re.search(r"(?<!\d)(\d{4})(?!\d)", data.get("date", ""))
+    key = data["key"]
+    return Paper(
+        id=f"zotero:{library.prefix}:{key}",
+        title=data.get("title", ""),
+        authors=[creator_name(c) for c in authors],
+        year=int(year.group(1)) if year else None,
+        venue=next((data[f] for f in VENUE_FIELDS if data.get(f)), ""),
+        doi=doi,
+        arxiv=find_arxiv(doi, url, data.get("archiveID", ""), extra),
+        url=url,
+        abstract=data.get("abstractNote", ""),
+        citekey=data.get("citationKey") or extra_fields.get("citation key") or citekey_fallback,
+        zotero_key=key,
+        zotero_link=select_link(library, key),
+        pdf_path=pdf_path,
+        tags=tag_names(data),
+    )
+
+
+def _position(data: dict) -> tuple[int, list[tuple[float, float, float, float]]]:
+    """Page index and rectangles (PDF user space, origin bottom-left) of an annotation."""
+    try:
+        position = json.loads(data.get("annotationPosition") or "{}")
+    except json.JSONDecodeError:
+        position = {}
+    rects = [tuple(float(v) for v in r[:4]) for r in position.get("rects", ())]
+    if not rects and position.get("paths"):  # ink: strokes, not rectangles
+        points = [p for path in position["paths"] for p in zip(path[::2], path[1::2])]
+        pad = float(position.get("width", 0)) / 2
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        rects = [(min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)]
+    return int(position.get("pageIndex", 0)), rects
+
+
+def annotation_from_data(data: dict, library: Library, attachment_key: str, *, taxonomy,
+                         author: str = "", order: int = 0) -> tuple[Annotation, list]:
+    """An Annotation (rects still unset) and its rectangles in PDF user space."""
+    page_index, pdf_rects = _position(data)
+    page = page_index + 1
+    color = (data.get("annotationColor") or "").lower() or None
+    comment = data.get("annotationComment", "") or ""
+    tags = tag_names(data)
+    annotation = Annotation(
+        id=data["key"],
+        kind=KIND_BY_TYPE.get(data.get("annotationType", ""), "note"),
+        page=page,
+        text=data.get("annotationText", "") or "",
+        comment=comment,
+        color=color,
+        category=taxonomy.categorize(color, tags=tags, comment=comment),
+        page_label=data.get("annotationPageLabel", "") or "",
+        created=parse_date(data.get("dateAdded")),
+        modified=parse_date(data.get("dateModified")),
+        author=data.get("annotationAuthorName") or author,
+        tags=tags,
+        link=open_pdf_link(library, attachment_key, page, data["key"]),
+        sort_key=(order, *sort_key(data.get("annotationSortIndex", ""))),
+    )
+    return annotation, pdf_rects
+
+
+def place_on_pdf(placed: list[tuple[Annotation, list]], pdf_path: Path | None,
+                 cached_image: Callable[[str], bytes | None]) -> None:
+    """Give annotations their rects in page coordinates (origin top-left) and area pictures.
+
+    Rects need the page's box, so without the PDF they stay empty rather than be given in
+    another coordinate system. A picture comes from Zotero's cache, else is rendered.
+    """
+    doc = None
+    if pdf_path is not None and pdf_path.is_file() and placed:
+        import pymupdf  # heavy: only when there is a PDF to look at
+
+        try:
+            doc = pymupdf.open(pdf_path)
+        except (pymupdf.FileDataError, RuntimeError):
+            doc = None  # a damaged attachment: the words and comments still count
+    try:
+        for annotation, pdf_rects in placed:
+            page = doc[annotation.page - 1] if doc is not None and annotation.page <= len(doc) else None
+            if page is not None:
+                matrix = page.transformation_matrix
+                boxes = [pymupdf.Rect(r) * matrix for r in pdf_rects]
+                annotation.rects = [tuple(round(v, 2) for v in box) for box in boxes]
+            if annotation.kind in PICTURE_KINDS:
+                annotation.image = cached_image(annotation.id)
+                if annotation.image is None and page is not None and annotation.rects:
+                    area = pymupdf.Rect(annotation.rects[0])
+                    for box in annotation.rects[1:]:
+                        area |= pymupdf.Rect(box)
+                    area &= page.rect
+                    if not area.is_empty:
+                        annotation.image = page.get_pixmap(clip=area, dpi=RENDER_DPI).tobytes("png")
+    finally:
+        if doc is not None:
+            doc.close()
+
+
+def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentData], *, taxonomy,
+                citekey_fallback: str = "", author_of: Callable[[dict], str] = lambda d: "",
+                cached_image: Callable[[str], bytes | None] = lambda key: None) -> Paper:
+    """The Paper of one item with the annotations of its PDFs, in reading order.
+
+    `attachments` come in the order the reader wants them (oldest first); `author_of` gives the
+    Zotero user who made an annotation, where the source knows it.
+    """
+    attachments = list(attachments)
+    pdf_path = next((a.pdf_path for a in attachments if a.pdf_path is not None), None)
+    paper = paper_from_data(data, library, pdf_path=pdf_path, citekey_fallback=citekey_fallback)
+    for order, attachment in enumerate(attachments):
+        placed = [annotation_from_data(d, library, attachment.key, taxonomy=taxonomy,
+                                       author=author_of(d), order=order)
+                  for d in attachment.annotations]
+        place_on_pdf(placed, attachment.pdf_path, cached_image)
+        paper.annotations.extend(a for a, _ in placed)
+    paper.annotations.sort(key=lambda a: (a.sort_key, a.id))
+    return paper
+
+
+def default_taxonomy(taxonomy):
+    if taxonomy is not None:
+        return taxonomy
+    from studykit.taxonomy import Taxonomy
+
+    return Taxonomy.default()
+
+
+def item_order(data: dict) -> tuple:
+    """Papers come oldest first, as the library grew; the key breaks ties."""
+    return (parse_date(data.get("dateAdded")) or datetime.min.replace(tzinfo=timezone.utc), data["key"])

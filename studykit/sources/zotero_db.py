@@ -1,0 +1,257 @@
+"""Papers and annotations read straight from a Zotero data directory (zotero.sqlite, storage/).
+
+The database is opened with SQLite's immutable URI: read-only, no locking, so it works while
+Zotero runs and holds its exclusive lock. Rows are turned into the Zotero API's data shape
+and converted by `zotero_common`, like the API reader's.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from contextlib import closing
+from pathlib import Path
+
+from studykit.errors import UserError
+from studykit.model import Paper
+from studykit.sources.zotero_common import (
+    ANNOTATION_TYPES, AttachmentData, Library, build_paper, default_taxonomy, item_order,
+)
+
+REQUIRED_TABLES = (
+    "items", "itemTypes", "itemData", "itemDataValues", "fields", "itemCreators", "creators",
+    "creatorTypes", "itemAttachments", "itemAnnotations", "tags", "itemTags", "collections",
+    "collectionItems", "deletedItems", "libraries",
+)
+NOT_PAPERS = ("attachment", "note", "annotation")
+PDF = "application/pdf"
+IMPORTED_LINK_MODES = (0, 1)  # imported_file, imported_url: the file sits in storage/KEY/
+LINKED_FILE = 2
+
+
+def connect(db: Path) -> sqlite3.Connection:
+    """Open zotero.sqlite read-only and lock-free, or say clearly what is wrong with it."""
+    if not db.is_file():
+        raise UserError(f"{db}: no Zotero database here (point --zotero-data-dir at the folder "
+                        "that holds zotero.sqlite; Zotero shows it in Settings > Advanced > Files and Folders)")
+    conn = sqlite3.connect(db.resolve().as_uri() + "?immutable=1", uri=True)
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise UserError(f"{db}: not an SQLite database ({exc})") from None
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        conn.close()
+        raise UserError(f"{db}: not a Zotero 6/7 database (no table {', '.join(missing)})")
+    return conn
+
+
+def read_library(data_dir: Path, *, items=(), collections=(), tags=(), taxonomy=None) -> list[Paper]:
+    """The papers of the selection (item or attachment keys, collection names or keys, tags;
+    nothing selected: every library in the database), with their PDF annotations."""
+    data_dir = Path(data_dir).expanduser()
+    taxonomy = default_taxonomy(taxonomy)
+    db = data_dir / "zotero.sqlite"
+    with closing(connect(db)) as conn:
+        reader = _Reader(conn, data_dir)
+        try:
+            selection = reader.select(items, collections, tags)
+            return reader.papers(selection, taxonomy)
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{db}: cannot be read ({exc})") from None
+
+
+def _multipart_to_str(value: str) -> str:
+    """Zotero stores dates as 'YYYY-MM-DD original'; the API shows the original."""
+    if len(value) > 11 and value[4] == "-" and value[7] == "-" and value[10] == " ":
+        return value[11:]
+    return value
+
+
+class _Reader:
+    def __init__(self, conn: sqlite3.Connection, data_dir: Path):
+        self.conn, self.data_dir = conn, data_dir
+        groups = dict(conn.execute("SELECT libraryID, groupID FROM groups")) if self._has("groups") else {}
+        self.libraries = {lib: Library("group", groups.get(lib)) if kind == "group" else Library()
+                          for lib, kind in conn.execute("SELECT libraryID, type FROM libraries")}
+        # Every item that is not an annotation: few enough to hold, and needed to resolve keys.
+        self.items = {row[0]: row for row in conn.execute(
+            "SELECT i.itemID, i.key, i.libraryID, t.typeName, i.dateAdded, i.dateModified,"
+            " d.itemID IS NOT NULL, a.parentItemID, a.linkMode, a.contentType, a.path"
+            " FROM items i JOIN itemTypes t USING (itemTypeID)"
+            " LEFT JOIN deletedItems d USING (itemID) LEFT JOIN itemAttachments a USING (itemID)"
+            " WHERE t.typeName != 'annotation'")}
+        self.by_key = defaultdict(list)
+        for row in self.items.values():
+            self.by_key[row[1]].append(row)
+
+    def _has(self, table: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (table,)).fetchone() is not None
+
+    def _is_paper(self, row) -> bool:
+        """A regular item, or a PDF with no parent item; neither in the trash."""
+        _, _, _, kind, _, _, deleted, parent, _, content_type, _ = row
+        if deleted:
+            return False
+        return kind not in NOT_PAPERS or (kind == "attachment" and parent is None and content_type == PDF)
+
+    def select(self, keys, collections, tags) -> dict[int, set[int] | None]:
+        """Paper itemID -> the attachment itemIDs to read (None: all its PDFs)."""
+        if not (keys or collections or tags):
+            return {item_id: None for item_id, row in self.items.items() if self._is_paper(row)}
+        selection: dict[int, set[int] | None] = {}
+        for key in keys:
+            for paper_id, attachment_id in self._resolve_key(key.strip().upper()):
+                if attachment_id is None or selection.get(paper_id, set()) is None:
+                    selection[paper_id] = None
+                else:
+                    selection.setdefault(paper_id, set()).add(attachment_id)
+        for wanted in collections:
+            found = [cid for cid, key, name in self.conn.execute(
+                "SELECT collectionID, key, collectionName FROM collections") if wanted in (key, name)]
+            if not found:
+                names = sorted({n for (n,) in self.conn.execute("SELECT collectionName FROM collections")})
+                raise UserError(f"no Zotero collection named or keyed {wanted!r} "
+                                f"(collections: {', '.join(names) or 'none'})")
+            for (item_id,) in self.conn.execute(
+                    "SELECT itemID FROM collectionItems WHERE collectionID IN (SELECT value FROM json_each(?))",
+                    (json.dumps(found),)):
+                if item_id in self.items and self._is_paper(self.items[item_id]):
+                    selection[item_id] = None
+        for tag in tags:
+            rows = self.conn.execute("SELECT it.itemID FROM itemTags it JOIN tags t USING (tagID) WHERE t.name = ?",
+                                     (tag,)).fetchall()
+            if not rows:
+                raise UserError(f"no Zotero item has the tag {tag!r}")
+            for (item_id,) in rows:
+                if item_id in self.items and self._is_paper(self.items[item_id]):
+                    selection[item_id] = None
+        return selection
+
+    def _resolve_key(self, key: str) -> list[tuple[int, int | None]]:
+        rows = self.by_key.get(key)
+        if not rows:
+            raise UserError(f"no Zotero item with key {key} in {self.data_dir / 'zotero.sqlite'}")
+        found = []
+        for row in rows:
+            item_id, _, _, kind, _, _, deleted, parent, _, content_type, _ = row
+            if deleted or (parent is not None and self.items[parent][6]):
+                raise UserError(f"Zotero item {key} is in the trash")
+            if self._is_paper(row):
+                found.append((item_id, None))
+            elif kind == "attachment" and content_type == PDF:
+                found.append((parent, item_id))
+            else:
+                raise UserError(f"Zotero item {key} is a {kind}, not a paper or a PDF attachment")
+        return found
+
+    def papers(self, selection: dict[int, set[int] | None], taxonomy) -> list[Paper]:
+        ids = json.dumps(list(selection))
+        fields = self._fields(ids)
+        creators = self._creators(ids)
+        item_tags = self._tags(ids)
+        attachments: dict[int, list[int]] = defaultdict(list)
+        for item_id, row in self.items.items():
+            parent = row[7]
+            owner = parent if parent is not None else item_id
+            if row[3] == "attachment" and row[9] == PDF and not row[6] and owner in selection:
+                chosen = selection[owner]
+                if chosen is None or item_id in chosen:
+                    attachments[owner].append(item_id)
+        annotations = self._annotations(json.dumps([a for ids_ in attachments.values() for a in ids_]))
+        citekeys = self._better_bibtex()
+        papers = []
+        for paper_id in selection:
+            item_id, key, library_id, kind, added, modified = self.items[paper_id][:6]
+            library = self.libraries[library_id]
+            data = {"key": key, "itemType": kind, "dateAdded": added, "dateModified": modified,
+                    **fields.get(paper_id, {}), "creators": creators.get(paper_id, []),
+                    "tags": item_tags.get(paper_id, [])}
+            own = sorted(attachments.get(paper_id, ()), key=lambda a: (self.items[a][4], self.items[a][1]))
+            papers.append((item_order(data), build_paper(
+                data, library,
+                [AttachmentData(self.items[a][1], self._pdf_path(self.items[a]), annotations.get(a, []))
+                 for a in own],
+                taxonomy=taxonomy, citekey_fallback=citekeys.get((library_id, key), ""),
+                cached_image=lambda k, lib=library: self._cached_image(lib, k))))
+        return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
+
+    def _fields(self, ids: str) -> dict[int, dict]:
+        fields: dict[int, dict] = defaultdict(dict)
+        for item_id, name, value in self.conn.execute(
+                "SELECT d.itemID, f.fieldName, v.value FROM itemData d JOIN fields f USING (fieldID)"
+                " JOIN itemDataValues v USING (valueID) WHERE d.itemID IN (SELECT value FROM json_each(?))", (ids,)):
+            fields[item_id][name] = _multipart_to_str(str(value)) if name == "date" else str(value)
+        return fields
+
+    def _creators(self, ids: str) -> dict[int, list[dict]]:
+        creators: dict[int, list[dict]] = defaultdict(list)
+        for item_id, first, last, mode, kind in self.conn.execute(
+                "SELECT ic.itemID, c.firstName, c.lastName, c.fieldMode, ct.creatorType FROM itemCreators ic"
+                " JOIN creators c USING (creatorID) JOIN creatorTypes ct USING (creatorTypeID)"
+                " WHERE ic.itemID IN (SELECT value FROM json_each(?)) ORDER BY ic.itemID, ic.orderIndex", (ids,)):
+            creators[item_id].append({"creatorType": kind, "name": last} if mode == 1
+                                     else {"creatorType": kind, "firstName": first, "lastName": last})
+        return creators
+
+    def _tags(self, ids: str) -> dict[int, list[dict]]:
+        tags: dict[int, list[dict]] = defaultdict(list)
+        for item_id, name in self.conn.execute(
+                "SELECT it.itemID, t.name FROM itemTags it JOIN tags t USING (tagID)"
+                " WHERE it.itemID IN (SELECT value FROM json_each(?))", (ids,)):
+            tags[item_id].append({"tag": name})
+        return tags
+
+    def _annotations(self, attachment_ids: str) -> dict[int, list[dict]]:
+        """Attachment itemID -> its annotations (not in the trash) in API shape."""
+        authors = ("LEFT JOIN groupItems g ON g.itemID = i.itemID LEFT JOIN users u ON u.userID = g.createdByUserID"
+                   if self._has("groupItems") and self._has("users") else "")
+        rows = self.conn.execute(
+            f"SELECT a.itemID, a.parentItemID, i.key, a.type, a.authorName, a.text, a.comment, a.color,"
+            f" a.pageLabel, a.sortIndex, a.position, i.dateAdded, i.dateModified, {'u.name' if authors else 'NULL'}"
+            f" FROM itemAnnotations a JOIN items i USING (itemID) {authors}"
+            " WHERE a.parentItemID IN (SELECT value FROM json_each(?))"
+            " AND a.itemID NOT IN (SELECT itemID FROM deletedItems)", (attachment_ids,)).fetchall()
+        tags = self._tags(json.dumps([r[0] for r in rows]))
+        annotations: dict[int, list[dict]] = defaultdict(list)
+        for (item_id, parent, key, kind, author, text, comment, color, label, sort_index, position,
+             added, modified, user) in rows:
+            annotations[parent].append({
+                "key": key, "annotationType": ANNOTATION_TYPES[kind - 1] if 0 < kind <= 6 else "note",
+                "annotationAuthorName": author or user or "", "annotationText": text or "",
+                "annotationComment": comment or "", "annotationColor": color or "",
+                "annotationPageLabel": label or "", "annotationSortIndex": sort_index,
+                "annotationPosition": position, "tags": tags.get(item_id, []),
+                "dateAdded": added, "dateModified": modified,
+            })
+        return annotations
+
+    def _pdf_path(self, row) -> Path | None:
+        key, link_mode, stored = row[1], row[8], row[10] or ""
+        if link_mode in IMPORTED_LINK_MODES and stored.startswith("storage:"):
+            path = self.data_dir / "storage" / key / stored.removeprefix("storage:")
+        elif link_mode == LINKED_FILE and Path(stored).is_absolute():
+            path = Path(stored)
+        else:
+            return None  # relative to a base directory only Zotero's prefs know, or no file
+        return path if path.is_file() else None
+
+    def _cached_image(self, library: Library, key: str) -> bytes | None:
+        folder = "library" if library.type == "user" else f"groups/{library.group_id}"
+        png = self.data_dir / "cache" / folder / f"{key}.png"
+        return png.read_bytes() if png.is_file() else None
+
+    def _better_bibtex(self) -> dict[tuple[int, str], str]:
+        """(libraryID, item key) -> citation key from Better BibTeX's own database, if present."""
+        bbt = self.data_dir / "better-bibtex.sqlite"
+        if not bbt.is_file():
+            return {}
+        try:
+            with closing(sqlite3.connect(bbt.resolve().as_uri() + "?immutable=1", uri=True)) as conn:
+                return {(lib, key): citekey for lib, key, citekey in
+                        conn.execute("SELECT libraryID, itemKey, citationKey FROM citationkey")}
+        except sqlite3.DatabaseError:
+            return {}  # an older Better BibTeX layout: the citation key is optional
