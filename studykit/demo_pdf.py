@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 TITLE = "Vision Transformers in Brief: Images as Sequences of 16x16 Patches"
-AUTHOR = "studykit sample text, after Dosovitskiy et al."
+AUTHOR = "studykit"
+BYLINE = "A study summary by studykit, after Dosovitskiy et al. (ICLR 2021)"
 FIXED_DATE = "D:20260101000000Z"
 DOCUMENT_ID = "53747564796b69742056695420646d6f"  # "Studykit ViT dmo"
 
@@ -111,7 +112,7 @@ def build_pdf() -> bytes:
 
     page = doc.new_page(width=width, height=height)
     page.insert_textbox(pymupdf.Rect(MARGIN, 60, width - MARGIN, 110), TITLE, fontsize=16, fontname="hebo", align=1)
-    page.insert_textbox(pymupdf.Rect(MARGIN, 112, width - MARGIN, 130), AUTHOR, fontsize=10, fontname="helv", align=1)
+    page.insert_textbox(pymupdf.Rect(MARGIN, 112, width - MARGIN, 130), BYLINE, fontsize=10, fontname="helv", align=1)
     page.insert_textbox(pymupdf.Rect(MARGIN, 132, width - MARGIN, 148), "arXiv:2010.11929 [cs.CV]",
                         fontsize=9, fontname="cour", align=1)
     page.insert_textbox(pymupdf.Rect(MARGIN, 160, width - MARGIN, 176), "Abstract", fontsize=11, fontname="hebo", align=1)

@@ -1,0 +1,69 @@
+"""`studykit import PDF... --vault DIR`: one paper note per PDF, merged into the vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "import",
+        help="write a paper note for each PDF into an Obsidian vault",
+        description="Read each PDF's annotations and write (or refresh) its paper note in the vault. "
+                    "Text you wrote outside studykit's regions is never touched.",
+    )
+    p.add_argument("pdfs", nargs="+", type=Path, metavar="PDF", help="annotated PDF files")
+    add_write_options(p)
+    p.add_argument("--password", help="password of an encrypted PDF")
+    p.set_defaults(func=run)
+
+
+def add_write_options(p) -> None:
+    """--vault, --dry-run, --json, --force: shared by import and sync."""
+    p.add_argument("--vault", type=Path, required=True, metavar="DIR", help="the Obsidian vault folder")
+    p.add_argument("--dry-run", action="store_true", help="print the diff of what would change and write nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON object per note")
+    p.add_argument("--force", action="store_true", help="overwrite studykit's regions even where you edited them")
+
+
+def run(args) -> int:
+    from studykit import notes
+    from studykit.errors import UserError
+    from studykit.sources.pdf import read_pdf
+
+    for pdf in args.pdfs:
+        if not pdf.is_file():
+            raise UserError(f"{pdf}: no such file")
+    ws = notes.open_workspace(args.vault)
+    papers = [read_pdf(pdf, password=args.password, taxonomy=ws.taxonomy) for pdf in args.pdfs]
+    results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)
+    return report(ws, results, args)
+
+
+def report(ws, results, args) -> int:
+    """Print what happened to each note (a diff in a dry run), then the summary line."""
+    import json
+    import sys
+
+    from studykit import notes
+
+    counts = notes.summary(results)
+    if args.json:
+        for paper, result in results:
+            print(json.dumps({
+                "id": paper.id, "title": paper.title, "path": ws.vault.link(result.path), "status": result.status,
+                "conflicts": result.conflicts, "annotations": len(paper.annotations),
+                **({"diff": result.diff} if args.dry_run else {}),
+            }, ensure_ascii=False))
+        return 0
+    for paper, result in results:
+        if args.dry_run and result.diff:
+            sys.stdout.write(result.diff)
+        verb = f"would be {result.status}" if args.dry_run and result.status != "unchanged" else result.status
+        print(f"{verb:>20}  {ws.vault.link(result.path)}  ({len(paper.annotations)} annotations)")
+        for conflict in result.conflicts:
+            print(f"{'':>22}kept for you: {conflict}")
+    dry = " (dry run: nothing written)" if args.dry_run else ""
+    print(f"{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+          f"{counts['conflict']} conflicts{dry}")
+    return 0

@@ -1,0 +1,223 @@
+"""Papers into the vault: the I/O edge of import and sync.
+
+For each Paper: its area images and the registry's shape diagrams go to the attachment
+folder, the note is rendered from the templates and merged into the vault (managed regions;
+the reader's text kept). Shape diagrams need torch, which is imported only when a diagram
+is missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from studykit import note as note_context
+from studykit.errors import UserError
+from studykit.model import Paper
+from studykit.render import render
+
+LEGEND_ID = "studykit:legend"
+LEGEND_FILENAME = "颜色编码 Colour Code"
+MERMAID_CACHE = Path(".studykit") / "cache"
+
+
+@dataclass
+class Workspace:
+    """A vault with its settings, opened once for a whole import or sync."""
+
+    vault: object  # vault_export.vault.Vault
+    config: object  # studykit.config.Config
+    taxonomy: object  # studykit.taxonomy.Taxonomy
+    today: date = field(default_factory=date.today)
+
+    @property
+    def root(self) -> Path:
+        return self.vault.root
+
+
+def open_workspace(vault_dir, *, create: bool = True) -> Workspace:
+    """The vault at `vault_dir` (created when missing), its studykit.toml and colour code."""
+    from studykit.config import load_config
+    from studykit.taxonomy import Taxonomy
+    from vault_export.vault import Vault
+
+    root = Path(vault_dir).expanduser()
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root}: is a file, not a vault folder")
+    if not root.exists():
+        if not create:
+            raise UserError(f"{root}: no such vault folder")
+        try:
+            root.mkdir(parents=True)
+        except OSError as exc:
+            raise UserError(f"{root}: cannot create the vault folder: {exc.strerror}") from None
+    config = load_config(root)
+    return Workspace(Vault(root, config.papers_folder), config, Taxonomy.from_config(config))
+
+
+@functools.cache
+def _registry(arxiv: str, title: str):
+    from studykit.papers import find_registry
+
+    return find_registry(arxiv=arxiv, title=title)
+
+
+def module_source(qualified: str) -> tuple[str, int | None]:
+    """file:// URI and line of "package.module:Name", found without importing the module (no torch)."""
+    module, _, name = qualified.partition(":")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return "", None
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return "", None
+    line = None
+    if name:
+        pattern = re.compile(rf"^\s*(?:class|def)\s+{re.escape(name.split('.')[-1])}\b")
+        with open(spec.origin, encoding="utf-8") as handle:
+            line = next((n for n, text in enumerate(handle, 1) if pattern.match(text)), None)
+    return Path(spec.origin).resolve().as_uri(), line
+
+
+def _package_uri(qualified: str) -> str:
+    spec = importlib.util.find_spec(qualified.partition(":")[0].split(".")[0])
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]).resolve().as_uri() + "/" if locations else ""
+
+
+def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool = False) -> note_context.Assets:
+    """Shape diagrams and module links of a paper's registry; diagrams drawn only when missing."""
+    from vault_export.sync import write_attachment
+
+    folder = ws.vault.attachments_dir(note_path)
+    prefix = note_context.diagram_prefix(registry)
+    wanted = {"model": f"{prefix}-model-shapes.png"}
+    wanted.update({eq.id: f"{prefix}-{note_context.equation_slug(eq.id)}-shapes.png" for eq in registry.equations})
+    cache = ws.root / MERMAID_CACHE
+    missing = [key for key, name in wanted.items()
+               if not (folder / name).is_file() or not (cache / f"{name}.mmd").is_file()]
+    if missing and not dry_run:
+        for key, png, mermaid in _draw_diagrams(registry, missing):
+            write_attachment(ws.vault, wanted[key], png, note_path)
+            cache.mkdir(parents=True, exist_ok=True)
+            (cache / f"{wanted[key]}.mmd").write_text(mermaid, encoding="utf-8")
+
+    def mermaid_of(name: str) -> str:
+        path = cache / f"{name}.mmd"
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    assets = note_context.Assets(
+        model_diagram=wanted["model"], model_mermaid=mermaid_of(wanted["model"]),
+        implementation_uri=_package_uri(registry.equations[0].module) if registry.equations else "",
+    )
+    for eq in registry.equations:
+        uri, line = module_source(eq.module)
+        assets.equations[eq.id] = note_context.EquationAssets(wanted[eq.id], mermaid_of(wanted[eq.id]), uri, line)
+    return assets
+
+
+def _draw_diagrams(registry, keys):
+    """(key, PNG bytes, Mermaid text) for the model ("model") and the equations named in `keys`."""
+    import tempfile
+
+    from vit_impl import diagram, shapes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for key in keys:
+            if key == "model":
+                steps = shapes.collapse_blocks(shapes.trace_model(registry.model))
+                title = f"{registry.model}: tensor shapes, Eq.1-Eq.4"
+            else:
+                eq = registry.equation(key)
+                steps = shapes.trace_equation(eq)
+                title = f"{eq.id} {eq.title}"
+            path = diagram.draw(steps, Path(tmp) / "diagram.png", title=title)
+            yield key, Path(path).read_bytes(), diagram.mermaid(steps)
+
+
+def _created(note_path: Path | None, today: date) -> date:
+    """The date the note was first written (its `created` property), else today."""
+    from vault_export import frontmatter
+
+    if note_path is None:
+        return today
+    try:
+        value = frontmatter.read_key(frontmatter.split(note_path.read_text(encoding="utf-8")).yaml, "created")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return today
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return today
+
+
+def _pdf_in_vault(ws: Workspace, pdf_path) -> str | None:
+    if not pdf_path:
+        return None
+    resolved = Path(pdf_path).resolve()
+    root = ws.root.resolve()
+    return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else None
+
+
+def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bool = False):
+    """Render `paper`'s note and merge it into the vault; returns vault_export's NoteWrite."""
+    from vault_export.names import note_filename
+    from vault_export.sync import write_attachment, write_note
+
+    filename = note_filename(citekey=paper.citekey, first_author=paper.authors[0] if paper.authors else "",
+                             year=paper.year, title=paper.title)
+    existing = ws.vault.find_by_id(paper.id)
+    note_path = existing or ws.vault.new_note_path(filename)
+    registry = _registry(paper.arxiv, paper.title)
+    assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
+    assets.pdf_vault_path = _pdf_in_vault(ws, paper.pdf_path)
+    for annotation in paper.annotations:
+        if annotation.image:
+            name = note_context.attachment_name(paper.id, annotation.id)
+            if not dry_run:
+                write_attachment(ws.vault, name, annotation.image, note_path)
+            assets.images[annotation.id] = name
+    context = note_context.build_context(paper, taxonomy=ws.taxonomy, config=ws.config, registry=registry,
+                                         assets=assets, created=_created(existing, ws.today))
+    text = render("paper_note.md.j2", context, vault=ws.root, config=ws.config)
+    return write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
+
+
+def write_legend(ws: Workspace, *, dry_run: bool = False, force: bool = False):
+    """The legend note of the colour code, at the vault's root."""
+    from vault_export.sync import write_note
+
+    context = note_context.legend_context(ws.taxonomy)
+    existing = ws.vault.find_by_id(LEGEND_ID)
+    context["frontmatter"] = {"title": "Highlight colour code", "tags": ["studykit/legend"], "studykit-id": LEGEND_ID,
+                              "created": _created(existing, ws.today)}
+    text = render("legend.md.j2", context, vault=ws.root, config=ws.config)
+    return write_note(ws.vault, LEGEND_ID, text, LEGEND_FILENAME, folder="", force=force, dry_run=dry_run)
+
+
+def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = False, progress=None) -> list:
+    """Write each paper's note (and the legend once); `progress(done, total)` after each."""
+    papers = list(papers)
+    results = []
+    for done, paper in enumerate(papers, 1):
+        results.append((paper, write_paper(ws, paper, dry_run=dry_run, force=force)))
+        if progress:
+            progress(done, len(papers))
+    if papers:
+        write_legend(ws, dry_run=dry_run)
+    return results
+
+
+def summary(results) -> dict:
+    """Counts by status: created, updated, unchanged, conflict."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "conflict": 0}
+    for _paper, result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return counts
