@@ -317,8 +317,10 @@ def _position(rect, lines: list[_Line], rank: dict) -> tuple:
         return max(lx0 - x, 0, x - lx1) ** 2 + max(ly0 - y, 0, y - ly1) ** 2
 
     line = min(lines, key=lambda ln: (distance(ln), rank[id(ln)]))
-    # Points beyond a line's ends (notes in the margin) sort by the end they are closest to.
-    return (rank[id(line)], min(max(x, line.bbox[0]), line.bbox[2]), y, x)
+    # Points below their nearest line (notes under the last line) come after the marks on it;
+    # points beyond a line's ends (notes in the margin) sort by the end they are closest to.
+    below = y > line.bbox[3]
+    return (rank[id(line)], below, min(max(x, line.bbox[0]), line.bbox[2]), y, x)
 
 
 def _text_under(quads, lines: list[_Line]) -> str:
@@ -337,8 +339,9 @@ def _text_under(quads, lines: list[_Line]) -> str:
         pieces.append((text.strip(), not rest.strip()))
     out, prev_at_end = "", False
     for text, at_end in pieces:
-        if out and prev_at_end and _broken_word(out, text):
-            out = out[:-1] + text
+        if out and prev_at_end and len(out) >= 2 and out[-1] in "-\u00ad" and out[-2].isalnum():
+            # A word broken at the line end: 'regis-' 'ters' -> 'registers', '16-' 'bit' -> '16-bit'.
+            out = (out[:-1] if _broken_word(out, text) else out) + text
         elif text:
             out = f"{out} {text}" if out else text
         prev_at_end = at_end
@@ -346,9 +349,8 @@ def _text_under(quads, lines: list[_Line]) -> str:
 
 
 def _broken_word(before: str, after: str) -> bool:
-    """'regis-' + 'ters' is one word; 'pre-' + 'Norm', '16-' + 'bit' keep their hyphen."""
-    return (len(before) >= 2 and before[-1] in "-\u00ad" and before[-2].isalpha() and before[-2].islower()
-            and after[:1].isalpha() and after[:1].islower())
+    """Whether the line-end hyphen only split a word: lowercase on both sides ('pre-' 'Norm' keeps it)."""
+    return before[-2].islower() and after[:1].islower()
 
 
 def _half_inside(box, quads) -> bool:
