@@ -100,7 +100,7 @@ def page_link(annotation: Annotation, paper: Paper, assets: Assets) -> str:
     if assets.pdf_vault_path:
         return f"[[{assets.pdf_vault_path}#page={annotation.page}|{label}]]"
     if paper.pdf_path:
-        return f"[{label}](<{Path(paper.pdf_path).resolve().as_uri()}#page={annotation.page}>)"
+        return f"[{label}]({Path(paper.pdf_path).resolve().as_uri()}#page={annotation.page})"
     return label
 
 
