@@ -23,6 +23,8 @@ KIND_BY_TYPE = {"highlight": "highlight", "note": "note", "image": "image", "ink
 PICTURE_KINDS = ("image", "ink")
 RENDER_DPI = 150
 
+NOT_PAPERS = ("attachment", "note", "annotation")
+PDF = "application/pdf"
 VENUE_FIELDS = ("publicationTitle", "proceedingsTitle", "conferenceName")
 _ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
 _ARXIV_PATTERNS = [
@@ -55,6 +57,11 @@ class AttachmentData:
     key: str
     pdf_path: Path | None
     annotations: list[dict]
+
+
+def is_paper(item_type: str, parent: str | int | None, content_type: str | None) -> bool:
+    """A regular item, or a PDF that hangs under no item: what becomes a Paper."""
+    return item_type not in NOT_PAPERS or (item_type == "attachment" and not parent and content_type == PDF)
 
 
 def sort_key(sort_index: str) -> tuple[int, ...]:
@@ -159,7 +166,7 @@ def _position(data: dict) -> tuple[int, list[tuple[float, float, float, float]]]
 
 
 def annotation_from_data(data: dict, library: Library, attachment_key: str, *, taxonomy,
-                         author: str = "", order: int = 0) -> tuple[Annotation, list]:
+                         order: int = 0) -> tuple[Annotation, list]:
     """An Annotation (rects still unset) and its rectangles in PDF user space."""
     page_index, pdf_rects = _position(data)
     page = page_index + 1
@@ -177,7 +184,7 @@ def annotation_from_data(data: dict, library: Library, attachment_key: str, *, t
         page_label=data.get("annotationPageLabel", "") or "",
         created=parse_date(data.get("dateAdded")),
         modified=parse_date(data.get("dateModified")),
-        author=data.get("annotationAuthorName") or author,
+        author=data.get("annotationAuthorName", ""),
         tags=tags,
         link=open_pdf_link(library, attachment_key, page, data["key"]),
         sort_key=(order, *sort_key(data.get("annotationSortIndex", ""))),
@@ -222,19 +229,18 @@ def place_on_pdf(placed: list[tuple[Annotation, list]], pdf_path: Path | None,
 
 
 def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentData], *, taxonomy,
-                citekey_fallback: str = "", author_of: Callable[[dict], str] = lambda d: "",
+                citekey_fallback: str = "",
                 cached_image: Callable[[str], bytes | None] = lambda key: None) -> Paper:
     """The Paper of one item with the annotations of its PDFs, in reading order.
 
-    `attachments` come in the order the reader wants them (oldest first); `author_of` gives the
-    Zotero user who made an annotation, where the source knows it.
+    `attachments` come in the order the reader wants them (oldest first). An annotation's
+    `annotationAuthorName` carries its author: the name the PDF gave, else the Zotero user.
     """
     attachments = list(attachments)
     pdf_path = next((a.pdf_path for a in attachments if a.pdf_path is not None), None)
     paper = paper_from_data(data, library, pdf_path=pdf_path, citekey_fallback=citekey_fallback)
     for order, attachment in enumerate(attachments):
-        placed = [annotation_from_data(d, library, attachment.key, taxonomy=taxonomy,
-                                       author=author_of(d), order=order)
+        placed = [annotation_from_data(d, library, attachment.key, taxonomy=taxonomy, order=order)
                   for d in attachment.annotations]
         place_on_pdf(placed, attachment.pdf_path, cached_image)
         paper.annotations.extend(a for a, _ in placed)

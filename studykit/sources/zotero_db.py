@@ -16,7 +16,7 @@ from pathlib import Path
 from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
-    ANNOTATION_TYPES, AttachmentData, Library, build_paper, default_taxonomy, item_order,
+    ANNOTATION_TYPES, PDF, AttachmentData, Library, build_paper, default_taxonomy, is_paper, item_order,
 )
 
 REQUIRED_TABLES = (
@@ -24,8 +24,6 @@ REQUIRED_TABLES = (
     "creatorTypes", "itemAttachments", "itemAnnotations", "tags", "itemTags", "collections",
     "collectionItems", "deletedItems", "libraries",
 )
-NOT_PAPERS = ("attachment", "note", "annotation")
-PDF = "application/pdf"
 IMPORTED_LINK_MODES = (0, 1)  # imported_file, imported_url: the file sits in storage/KEY/
 LINKED_FILE = 2
 
@@ -94,9 +92,7 @@ class _Reader:
     def _is_paper(self, row) -> bool:
         """A regular item, or a PDF with no parent item; neither in the trash."""
         _, _, _, kind, _, _, deleted, parent, _, content_type, _ = row
-        if deleted:
-            return False
-        return kind not in NOT_PAPERS or (kind == "attachment" and parent is None and content_type == PDF)
+        return not deleted and is_paper(kind, parent, content_type)
 
     def select(self, keys, collections, tags) -> dict[int, set[int] | None]:
         """Paper itemID -> the attachment itemIDs to read (None: all its PDFs)."""
