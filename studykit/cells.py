@@ -21,20 +21,18 @@ the later cells see. `--force` treats every cell as out of date.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.errors import UserError
+from vault_export.atomic import write_atomic
 
 RUN_INFOS = {"python run", "python {run}", "run-python"}
 HASH_LINE = re.compile(r"%% studykit:cell ([0-9a-f]{16}) %%")
 LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 EOL = re.compile(r"(\r\n|\r|\n)\Z")
-STATUSES = ("ok", "error", "timeout", "skipped", "cached")
 
 
 @dataclass
@@ -59,7 +57,7 @@ class CellResult:
 
     index: int
     line: int
-    status: str  # one of STATUSES
+    status: str  # ok | error | timeout | skipped | cached
     duration: float = 0.0
     output: str = ""  # for cached and skipped cells, the output already in the note
     figures: list[str] = field(default_factory=list)
@@ -216,45 +214,14 @@ def apply_results(text: str, cells: list[Cell], results: dict[int, CellResult]) 
 
 
 def attachment_folder(note: Path) -> Path:
-    """Where Obsidian puts a new attachment of `note`: the vault's setting, else `attachments/` beside it."""
+    """Where Obsidian puts a new attachment of `note` (the vault's setting), else `attachments/` beside it."""
+    from vault_export.vault import Vault
+
     note = note.resolve()
-    for vault in note.parents:
-        if (vault / ".obsidian").is_dir():
-            try:
-                setting = json.loads((vault / ".obsidian" / "app.json").read_text("utf-8")).get(
-                    "attachmentFolderPath", "/")
-            except (OSError, ValueError, AttributeError):
-                setting = "/"  # Obsidian's default: the vault's root
-            setting = str(setting).strip()
-            if setting in ("", "/"):
-                return vault
-            if setting == "." or setting.startswith("./"):
-                return note.parent / setting[2:]
-            return vault / setting.strip("/")
+    for root in note.parents:
+        if (root / ".obsidian").is_dir():
+            return Vault(root).attachments_dir(note)
     return note.parent / "attachments"
-
-
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write through a temporary file in the same folder and a rename; False when nothing changed."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
 
 
 def _read_note(path: Path) -> bytes:
@@ -316,7 +283,7 @@ def run_note(path: Path, *, cells: list[int] | None = None, timeout: float = 60,
         figures = {name: (Path(figdir) / name).read_bytes() for r in ran.values() for name in r.figures}
         if new_text == text and all(_same(folder / n, data) for n, data in figures.items()):
             return RunReport(path, list(results.values()))
-        if path.read_bytes() != raw:
+        if not _same(path, raw):  # the reader edited (or moved) the note meanwhile
             return RunReport(path, list(results.values()), changed=True)
         for name, data in figures.items():
             write_atomic(folder / name, data)

@@ -49,12 +49,13 @@ def _progress():
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("starting Python", total=None)
+        finished = []
 
         def on_start(cell):
-            progress.update(task, description=f"cell {cell.index} (line {cell.line})")
+            progress.update(task, description=f"cell {cell.index} (line {cell.line}), {len(finished)} done")
 
         def on_done(result):
-            progress.console.print(f"cell {result.index}: {result.status} ({result.duration:.2f} s)")
+            finished.append(result)
 
         yield on_start, on_done
 
