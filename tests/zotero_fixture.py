@@ -94,7 +94,7 @@ def build_library(path: Path, papers: list[dict] | None = None, *, n_papers: int
     data directory at `path`; returns it.
 
     A paper's `"library"` (a group id) puts it in that group library instead of the user's.
-    `collections`: [{"key", "name", "parentCollection"?, "library"?}]; `better_bibtex`: item key
+    `collections`: [{"key", "name", "parentCollection"?, "library"?}] (parents first); `better_bibtex`: item key
     -> citation key for better-bibtex.sqlite; `image_cache`: annotation key -> cached PNG.
     """
     if papers is None:
@@ -110,6 +110,13 @@ def build_library(path: Path, papers: list[dict] | None = None, *, n_papers: int
     for collection in collections:
         if collection.get("library"):
             groups.setdefault(collection["library"], f"Group {collection['library']}")
+    collections = list(collections)
+    named = {c["key"] for c in collections}
+    for paper in papers:  # a collection the papers name but `collections` lacks is called by its key
+        for key in paper.get("collections", ()):
+            if key not in named:
+                named.add(key)
+                collections.append({"key": key, "name": key, "library": paper.get("library")})
     writer = _Writer(sqlite3.connect(db), path, groups, native_citekey)
     try:
         for collection in collections:

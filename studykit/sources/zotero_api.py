@@ -175,7 +175,7 @@ class _Client:
                 _, only = selected.get(paper_key, (parent, set()))
                 selected[paper_key] = (parent, None if only is None else only | {key})
             else:
-                raise UserError(f"Zotero item {key} is a {data['itemType']}, not a paper or a PDF attachment")
+                raise UserError(f"Zotero item {key} is not a paper or a PDF attachment (it is a {data['itemType']})")
         if collections:
             known = self.pages(self.zot.collections)
             for wanted in collections:

@@ -141,7 +141,7 @@ class _Reader:
             elif kind == "attachment" and content_type == PDF:
                 found.append((parent, item_id))
             else:
-                raise UserError(f"Zotero item {key} is a {kind}, not a paper or a PDF attachment")
+                raise UserError(f"Zotero item {key} is not a paper or a PDF attachment (it is a {kind})")
         return found
 
     def papers(self, selection: dict[int, set[int] | None], taxonomy) -> list[Paper]:
