@@ -1,0 +1,230 @@
+"""write_note / write_attachment: first sync, re-sync that keeps every reader byte, moves, dry runs."""
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vault_export import Vault, frontmatter, note_filename, wrap, write_attachment, write_note
+from vault_export.regions import parse
+
+REGIONS = ["quick-read", "architecture", "eq-1", "eq-2", "summary"]
+GENERATED = {"title", "authors", "year", "studykit-id", "tags"}
+
+
+def render(version: int, *, regions=REGIONS, tags=("paper",)) -> str:
+    props = {"title": f"ViT: version {version}", "authors": ["Dosovitskiy, Alexey", "Beyer, Lucas"],
+             "year": 2020 + version, "tags": [*tags, f"gen{version}"]}
+    body = ["# An Image is Worth 16x16 Words\n"]
+    for name in regions:
+        body.append(f"## {name}\n\n{wrap(name, f'> generated {name} v{version}' + chr(10) + '- item ^ann-1')}\n")
+    body.append("## My evaluation\n\n- [ ] worth reading?\n")
+    return "---\n" + frontmatter.dump(props) + "---\n" + "\n".join(body)
+
+
+def outside_regions(text: str) -> str:
+    """The note's body with every managed region cut out: what belongs to the reader."""
+    body = frontmatter.split(text).body
+    parsed = parse(body)
+    pieces, pos = [], 0
+    for r in parsed.regions:
+        pieces.append(body[pos : r.start])
+        pos = r.end
+    return "".join(pieces) + body[pos:]
+
+
+def test_first_sync_writes_everything_then_resync_refreshes(tmp_path):
+    vault = Vault(tmp_path)
+    first = write_note(vault, "pdf:1", render(1), note_filename(citekey="dosovitskiy2020"))
+    assert (first.status, first.path) == ("created", tmp_path / "Papers" / "dosovitskiy2020.md")
+    text = first.path.read_text(encoding="utf-8")
+    assert "- [ ] worth reading?" in text and frontmatter.load(frontmatter.split(text).yaml)["studykit-id"] == "pdf:1"
+    again = write_note(Vault(tmp_path), "pdf:1", render(2), "ignored")
+    assert (again.status, again.path, again.changed) == ("updated", first.path, True)
+    assert "v2" in first.path.read_text() and "v1" not in first.path.read_text()
+
+
+def test_rename_and_move_then_resync_updates_the_same_file(tmp_path):
+    vault = Vault(tmp_path)
+    path = write_note(vault, "pdf:1", render(1), "ViT").path
+    moved = tmp_path / "Reading" / "2026" / "my vit notes.md"
+    moved.parent.mkdir(parents=True)
+    os.rename(path, moved)
+    text = moved.read_text().replace("- [ ] worth reading?", "- [x] worth reading?\n\nMy own paragraph.")
+    moved.write_text(text)
+    result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
+    assert (result.status, result.path) == ("updated", moved)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md")) == ["Reading/2026/my vit notes.md"]
+    final = moved.read_text()
+    assert "- [x] worth reading?\n\nMy own paragraph." in final and "v2" in final
+
+
+def test_dry_run_writes_nothing_and_shows_a_diff(tmp_path):
+    vault = Vault(tmp_path)
+    created = write_note(vault, "pdf:1", render(1), "ViT", dry_run=True)
+    assert created.status == "created" and "+# An Image" in created.diff and not any(tmp_path.iterdir())
+    write_note(vault, "pdf:1", render(1), "ViT")
+    before = sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file())
+    result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT", dry_run=True)
+    assert result.status == "updated" and result.changed
+    assert "-> generated eq-1 v1" in result.diff and "+> generated eq-1 v2" in result.diff
+    assert result.diff.startswith("--- a/Papers/ViT.md\n+++ b/Papers/ViT.md\n")
+    assert sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file()) == before
+
+
+def test_edited_region_is_a_conflict_unless_forced(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    path.write_text(path.read_text().replace("> generated eq-1 v1", "> my rewrite of eq-1"))
+    result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
+    assert result.status == "conflict" and result.conflicts[0].startswith("eq-1:") and result.changed
+    assert "> my rewrite of eq-1" in path.read_text() and "> generated eq-2 v2" in path.read_text()
+    forced = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT", force=True)
+    assert forced.status == "updated" and "my rewrite" not in path.read_text()
+
+
+def test_invalid_yaml_is_reported_with_the_file_and_kept(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    broken = path.read_text().replace("tags:\n", "tags: [oops\n", 1)
+    path.write_text(broken)
+    result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
+    assert result.status == "conflict" and "Papers/ViT.md" in result.conflicts[0] and "YAML" in result.conflicts[0]
+    text = path.read_text()
+    assert frontmatter.split(text).yaml == frontmatter.split(broken).yaml and "v2" in frontmatter.split(text).body
+
+
+def test_not_utf8_and_duplicate_ids_are_conflicts(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    copy = tmp_path / "Papers" / "ViT copy.md"
+    copy.write_bytes(path.read_bytes())
+    result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
+    assert result.status == "conflict" and "ViT copy.md" in result.conflicts[0]
+    path.write_bytes(b"---\nstudykit-id: pdf:2\n---\n\xff\xfe")
+    bad = write_note(Vault(tmp_path), "pdf:2", render(1), "X")
+    assert bad.status == "conflict" and "UTF-8" in bad.conflicts[0] and path.read_bytes().endswith(b"\xff\xfe")
+
+
+def test_missing_id_is_added_and_a_new_region_appears(tmp_path):
+    text = render(1).replace("studykit-id: pdf:1\n", "")
+    path = write_note(Vault(tmp_path), "pdf:9", text, "X").path
+    assert "studykit-id: pdf:9" in path.read_text()
+    result = write_note(Vault(tmp_path), "pdf:9", render(1, regions=[*REGIONS[:3], "eq-3", *REGIONS[3:]]), "X")
+    assert result.status == "updated" and path.read_text().index("eq-3") < path.read_text().index("## eq-2")
+
+
+def test_region_the_reader_deleted_stays_deleted(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    text = path.read_text()
+    region = parse(text).regions[-1]
+    path.write_text(text[: region.start] + text[region.end :])
+    result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
+    assert result.status == "updated" and "summary v" not in path.read_text()
+
+
+def test_empty_metadata_notes_get_distinct_files(tmp_path):
+    vault = Vault(tmp_path)
+    a = write_note(vault, "pdf:a", "", note_filename())
+    b = write_note(vault, "pdf:b", "", note_filename())
+    assert [a.path.name, b.path.name] == ["Untitled.md", "Untitled 2.md"]
+    assert write_note(Vault(tmp_path), "pdf:b", "", note_filename()).status == "unchanged"
+
+
+def test_unicode_authors_with_commas_round_trip(tmp_path):
+    props = {"title": "Über: «Transformers», 变换器", "authors": ["García Márquez, Gabriel", "何, 恺明"], "studykit-id": "pdf:u"}
+    text = "---\n" + frontmatter.dump(props) + "---\n" + wrap("s", "x") + "\n"
+    path = write_note(Vault(tmp_path), "pdf:u", text, note_filename(first_author=props["authors"][0], year=2020, title=props["title"])).path
+    assert path.name == "García Márquez 2020 - Über - «Transformers», 变换器.md"
+    assert yaml.safe_load(frontmatter.split(path.read_text(encoding="utf-8")).yaml) == props
+
+
+def test_two_thousand_annotation_note(tmp_path, capsys):
+    def big(version):
+        body = "".join(f"{wrap(f'ann-{i}', f'> highlight {i} v{version} ^ann-{i}')}\nmy line {i}\n" for i in range(2000))
+        return "---\n" + frontmatter.dump({"title": "big", "tags": ["paper"]}) + "---\n" + body
+    start = time.perf_counter()
+    path = write_note(Vault(tmp_path), "pdf:big", big(1), "big").path
+    created = time.perf_counter() - start
+    path.write_text(path.read_text().replace("my line 5\n", "my line 5, edited\n"))
+    start = time.perf_counter()
+    result = write_note(Vault(tmp_path), "pdf:big", big(2), "big")
+    resynced = time.perf_counter() - start
+    text = path.read_text()
+    assert result.status == "updated" and text.count(" v2 ") == 2000 and "my line 5, edited\n" in text
+    assert write_note(Vault(tmp_path), "pdf:big", big(2), "big").status == "unchanged"
+    with capsys.disabled():
+        print(f"\n2,000-region note: create {created * 1000:.0f} ms, re-sync {resynced * 1000:.0f} ms")
+
+
+def test_write_attachment_sanitises_and_skips_identical(tmp_path):
+    vault = Vault(tmp_path)
+    path = write_attachment(vault, "../../dosovitskiy2020: Eq.1 shapes.png", b"\x89PNG data")
+    assert path == tmp_path / "attachments" / "dosovitskiy2020 - Eq.1 shapes.png"
+    mtime = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert write_attachment(vault, "../../dosovitskiy2020: Eq.1 shapes.png", b"\x89PNG data") == path
+    assert path.stat().st_mtime_ns == mtime
+    assert write_attachment(vault, "x.png", b"1", dry_run=True).exists() is False
+
+
+# -- property: random reader edits are never lost -------------------------------------------------
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
+_lines = st.lists(st.tuples(_text, st.sampled_from(["\n", "\r\n"])), min_size=1, max_size=3).map(
+    lambda parts: "".join(a + b for a, b in parts)).filter(lambda s: "studykit:" not in s)
+_key = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda k: k not in GENERATED)
+_value = st.one_of(_text, st.integers(), st.lists(_text, max_size=3), st.booleans())
+_tag = st.from_regex(r"[a-z][a-z0-9/_-]{0,10}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inserts=st.lists(st.tuples(st.integers(min_value=0), _lines), max_size=6),
+       props=st.dictionaries(_key, _value, max_size=4),
+       prop_slots=st.lists(st.integers(min_value=0), min_size=4, max_size=4),
+       reader_tags=st.lists(_tag, max_size=3, unique=True),
+       crlf=st.booleans())
+def test_resync_never_loses_a_reader_byte(inserts, props, prop_slots, reader_tags, crlf):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        path = write_note(Vault(root), "pdf:p", render(1), "ViT").path
+        part = frontmatter.split(path.read_text(encoding="utf-8"))
+
+        # The reader's edits: lines between and around regions, properties, tags, CRLF.
+        parsed = parse(part.body)
+        free = [0] + [i + 1 for i, ch in enumerate(part.body) if ch == "\n"
+                      and not any(r.start <= i < r.end - 1 for r in parsed.regions)]
+        body = part.body
+        for where, text in sorted(inserts, key=lambda x: -free[x[0] % len(free)]):
+            at = free[where % len(free)]
+            body = body[:at] + text + body[at:]
+        chunks = frontmatter._chunks(part.yaml).entries
+        raw_props = [yaml.safe_dump({k: v}, allow_unicode=True, default_flow_style=False, width=10**9) for k, v in props.items()]
+        lines = [raw for _, raw in chunks]
+        for raw, slot in zip(raw_props, prop_slots):
+            lines.insert(slot % (len(lines) + 1), raw)
+        if reader_tags:
+            lines = [f"tags: [{', '.join(['paper', *reader_tags])}]\n" if l.startswith("tags:") else l for l in lines]
+        edited = part.open + "".join(lines) + part.close + body
+        if crlf:
+            edited = edited.replace("\r\n", "\n").replace("\n", "\r\n")
+        path.write_bytes(edited.encode("utf-8"))
+
+        result = write_note(Vault(root), "pdf:p", render(2, tags=("paper", "vit")), "ViT")
+        assert result.status == "updated" and not result.conflicts
+        after = path.read_bytes().decode("utf-8")
+        assert outside_regions(after) == outside_regions(edited)
+        merged = frontmatter.split(after)
+        for raw in raw_props:
+            assert (raw.replace("\n", "\r\n") if crlf else raw) in merged.yaml
+        values = frontmatter.load(merged.yaml)
+        assert all(values[k] == v for k, v in props.items())
+        assert values["tags"][: 1 + len(reader_tags)] == ["paper", *reader_tags] and "gen2" in values["tags"]
+        assert values["title"] == "ViT: version 2" and after.count("v2") == len(REGIONS)
+
+        before = path.stat()
+        again = write_note(Vault(root), "pdf:p", render(2, tags=("paper", "vit")), "ViT")
+        assert again.status == "unchanged" and not again.changed
+        assert (path.stat().st_mtime_ns, path.stat().st_ino) == (before.st_mtime_ns, before.st_ino)
+        assert sorted(p.name for p in root.rglob("*.md")) == ["ViT.md"]
