@@ -129,12 +129,17 @@ def _tag(text: str) -> str:
     return re.sub(r"[^\w/-]+", "-", text.strip().lstrip("#")).strip("-")
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def _frontmatter(paper: Paper, created: date, tags: list[str], source: str) -> dict:
+    # Properties are one line each: a title with a newline could otherwise end the front matter.
     data = {
-        "title": paper.title or "Untitled",
-        "authors": list(paper.authors),
+        "title": _one_line(paper.title) or "Untitled",
+        "authors": [_one_line(a) for a in paper.authors if _one_line(a)],
         "year": paper.year,
-        "venue": paper.venue,
+        "venue": _one_line(paper.venue),
         "doi": paper.doi,
         "arxiv": paper.arxiv,
         "citekey": paper.citekey,
@@ -210,7 +215,7 @@ def build_context(paper: Paper, *, taxonomy, config=None, registry=None, assets:
     return {
         "frontmatter": _frontmatter(paper, created, tags, source),
         "paper": {
-            "id": paper.id, "title": paper.title or "Untitled", "authors": list(paper.authors), "year": paper.year,
+            "id": paper.id, "title": inline(paper.title) or "Untitled", "authors": list(paper.authors), "year": paper.year,
             "venue": paper.venue, "doi": paper.doi, "arxiv": paper.arxiv, "url": paper.url,
             "abstract": " ".join(paper.abstract.split()), "citekey": paper.citekey, "zotero_link": paper.zotero_link,
         },

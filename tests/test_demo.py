@@ -1,0 +1,55 @@
+"""`studykit demo`: the vault README's first command builds, and a second run changes nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studykit import demo_pdf
+
+
+def files(vault: Path) -> dict:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in vault.rglob("*") if p.is_file()}
+
+
+def test_sample_pdf_is_the_same_bytes_every_time():
+    assert demo_pdf.build_pdf() == demo_pdf.build_pdf()
+
+
+@pytest.mark.slow
+def test_demo_builds_a_vault_with_linked_equations_and_is_idempotent(tmp_path):
+    vault = tmp_path / "DemoVault"
+    proc = subprocess.run([sys.executable, "-m", "studykit", "demo", str(vault)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Open it in Obsidian" in proc.stdout
+    [note] = (vault / "Papers").glob("*.md")
+    text = note.read_text(encoding="utf-8")
+    for n in range(1, 5):
+        assert f"### Eq.{n} " in text
+        assert f"![[vit-2010.11929-eq{n}-shapes.png]]" in text
+    assert text.count("```output") == 4 and "(2, 197, 768)" in text  # the cells ran
+    assert "file://" in text and "vit_impl/sublayers.py" in text
+    for embed in re.findall(r"!\[\[([^\]|#]+)", text):  # every embed points at a file that exists
+        assert list(vault.rglob(Path(embed).name)), embed
+    for swatch in ("🔴", "🟡", "🔵", "🟢", "🟣", "🟠", "⚪", "🩵"):
+        assert f"> [!quote] {swatch}" in text
+    assert "> [!note] 📝" in text  # the sticky note
+    assert (vault / "颜色编码 Colour Code.md").is_file()
+
+    before = files(vault)
+    again = subprocess.run([sys.executable, "-m", "studykit", "demo", str(vault)], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert files(vault) == before
+
+
+def test_demo_into_a_file_is_one_line_exit_2(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "studykit", "demo", str(target)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "is a file" in proc.stderr and "Traceback" not in proc.stderr

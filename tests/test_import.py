@@ -1,0 +1,177 @@
+"""`studykit import`: real PDFs (PyMuPDF) into a real vault, re-imports that keep the reader's work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from studykit.cli import main
+
+TEXT = ("Attention is applied to image patches. We propose a simple encoder for images. "
+        "Results improve on the benchmark by two points. A limitation is the need for data.")
+
+
+def make_pdf(path: Path, highlights=(("We propose a simple encoder", "#ff6666", "key idea"),),
+             title="A Simple Image Encoder") -> Path:
+    doc = pymupdf.open()
+    doc.set_metadata({"title": title, "author": "Jürgen Müller, Seán O'Brien"})
+    page = doc.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 400), f"{title}. {TEXT}", fontsize=11)
+    for phrase, colour, comment in highlights:
+        add_highlight(doc, phrase, colour, comment)
+    doc.save(path)
+    return path
+
+
+def add_highlight(doc, phrase, colour, comment):
+    page = doc[0]
+    annot = page.add_highlight_annot(page.search_for(phrase, quads=True))
+    annot.set_colors(stroke=tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)))
+    annot.set_info(content=comment)
+    annot.update()
+
+
+def run_cli(*args, capsys) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def notes_in(vault: Path) -> list[Path]:
+    return sorted(p for p in vault.rglob("*.md") if ".studykit" not in p.parts and p.name != "颜色编码 Colour Code.md")
+
+
+def test_import_writes_one_note_per_pdf_and_reimport_changes_nothing(tmp_path, capsys):
+    pdfs = [make_pdf(tmp_path / "a.pdf"), make_pdf(tmp_path / "b.pdf", [("Results improve", "#5fb236", "")], "Another")]
+    vault = tmp_path / "vault"
+    code, out, _ = run_cli("import", *pdfs, "--vault", vault, capsys=capsys)
+    assert code == 0 and "2 created" in out
+    made = notes_in(vault)
+    assert len(made) == 2
+    [note] = [p for p in made if "Simple" in p.name]
+    text = note.read_text(encoding="utf-8")
+    assert "> We propose a simple encoder" in text and "💬 key idea" in text
+    assert (vault / "颜色编码 Colour Code.md").is_file()
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in vault.rglob("*") if p.is_file()}
+    code, out, _ = run_cli("import", *pdfs, "--vault", vault, capsys=capsys)
+    assert code == 0 and "0 created, 0 updated" in out
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in vault.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_renamed_moved_note_gets_new_highlight_and_keeps_reader_work(tmp_path, capsys):
+    pdf = make_pdf(tmp_path / "paper.pdf")
+    vault = tmp_path / "vault"
+    assert run_cli("import", pdf, "--vault", vault, capsys=capsys)[0] == 0
+    [note] = notes_in(vault)
+    text = note.read_text(encoding="utf-8")
+    # The reader ticks a checklist item, writes a paragraph, adds a property, then renames and moves the note.
+    text = text.replace("- [ ] **Basic Block:**", "- [x] **Basic Block:**", 1)
+    text = text.replace("- **我的评价 (My evaluation)：**", "- **我的评价 (My evaluation)：** 非常值得一读 — my own words.", 1)
+    text = text.replace("tags:\n", "rating: 5\ntags:\n", 1)
+    moved = vault / "Reading" / "Renamed by me.md"
+    moved.parent.mkdir()
+    moved.write_text(text, encoding="utf-8")
+    note.unlink()
+
+    doc = pymupdf.open(pdf)  # the reader adds a highlight and saves in place, as PDF readers do
+    add_highlight(doc, "A limitation is the need for data", "#f19837", "future work")
+    doc.saveIncr()
+    doc.close()
+
+    code, out, _ = run_cli("import", pdf, "--vault", vault, capsys=capsys)
+    assert code == 0 and "1 updated" in out, out
+    assert notes_in(vault) == [moved]
+    new = moved.read_text(encoding="utf-8")
+    assert "- [x] **Basic Block:**" in new
+    assert "非常值得一读 — my own words." in new
+    assert "rating: 5" in new
+    assert "A limitation is the need for data" in new and "💬 future work" in new
+    assert "> We propose a simple encoder" in new
+
+
+def test_dry_run_prints_a_diff_and_writes_nothing(tmp_path, capsys):
+    pdf = make_pdf(tmp_path / "paper.pdf")
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    code, out, _ = run_cli("import", pdf, "--vault", vault, "--dry-run", capsys=capsys)
+    assert code == 0
+    assert out.startswith("--- /dev/null") and "+> We propose a simple encoder" in out and "dry run" in out
+    assert not any(vault.iterdir())
+
+    run_cli("import", pdf, "--vault", vault, capsys=capsys)
+    doc = pymupdf.open(pdf)
+    add_highlight(doc, "Results improve on the benchmark", "#5fb236", "")
+    doc.saveIncr()
+    doc.close()
+    snapshot = {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()}
+    code, out, _ = run_cli("import", pdf, "--vault", vault, "--dry-run", "--json", capsys=capsys)
+    row = json.loads(out.splitlines()[0])
+    assert row["status"] == "updated" and "+> Results improve on the benchmark" in row["diff"]
+    assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == snapshot
+
+
+def test_edited_region_is_kept_and_reported_until_force(tmp_path, capsys):
+    pdf = make_pdf(tmp_path / "paper.pdf")
+    vault = tmp_path / "vault"
+    run_cli("import", pdf, "--vault", vault, capsys=capsys)
+    [note] = notes_in(vault)
+    note.write_text(note.read_text(encoding="utf-8").replace("💬 key idea", "💬 my rewrite"), encoding="utf-8")
+    doc = pymupdf.open(pdf)
+    add_highlight(doc, "Attention is applied", "#ff6666", "second")
+    doc.saveIncr()
+    doc.close()
+    code, out, _ = run_cli("import", pdf, "--vault", vault, capsys=capsys)
+    assert code == 0 and "1 conflicts" in out and "motivation" in out
+    assert "my rewrite" in note.read_text(encoding="utf-8")
+    run_cli("import", pdf, "--vault", vault, "--force", capsys=capsys)
+    text = note.read_text(encoding="utf-8")
+    assert "my rewrite" not in text and "💬 second" in text
+
+
+def test_pdf_inside_vault_links_with_wikilinks(tmp_path, capsys):
+    vault = tmp_path / "vault"
+    (vault / "pdfs").mkdir(parents=True)
+    pdf = make_pdf(vault / "pdfs" / "my paper.pdf")
+    run_cli("import", pdf, "--vault", vault, capsys=capsys)
+    [note] = notes_in(vault)
+    assert "[[pdfs/my paper.pdf#page=1|p. 1]]" in note.read_text(encoding="utf-8")
+    outside = make_pdf(tmp_path / "out side.pdf", [("Results improve", "#5fb236", "")], "Elsewhere")
+    run_cli("import", outside, "--vault", vault, capsys=capsys)
+    texts = "".join(p.read_text(encoding="utf-8") for p in notes_in(vault))
+    assert "file://" in texts and "out%20side.pdf#page=1" in texts
+
+
+@pytest.mark.parametrize("make_bad, message", [
+    (lambda d: d / "missing.pdf", "no such file"),
+    (lambda d: (d / "fake.pdf").write_text("not a pdf") and d / "fake.pdf", "fake.pdf"),
+])
+def test_bad_pdf_is_one_line_exit_2(tmp_path, make_bad, message):
+    bad = make_bad(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "studykit", "import", str(bad), "--vault", str(tmp_path / "v")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_vault_that_is_a_file_is_one_line_exit_2(tmp_path):
+    pdf = make_pdf(tmp_path / "p.pdf")
+    (tmp_path / "vault").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "studykit", "import", str(pdf), "--vault", str(tmp_path / "vault")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "is a file, not a vault folder" in proc.stderr
+
+
+def test_import_does_not_import_torch(tmp_path):
+    pdf = make_pdf(tmp_path / "p.pdf")
+    code = ("import sys; from studykit.cli import main; "
+            f"main(['import', {str(pdf)!r}, '--vault', {str(tmp_path / 'v')!r}]); print('torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("False")
