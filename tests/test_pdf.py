@@ -262,3 +262,15 @@ def test_many_pages_stay_in_page_order(tmp_path):
         page.add_highlight_annot(page.search_for("words"))
     anns = read_pdf(_save(doc, tmp_path / "pages.pdf")).annotations
     assert [(a.page, a.text) for a in anns] == [(1, "words"), (2, "words"), (3, "words")]
+
+
+def test_comment_kept_on_the_popup_is_read(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "hello world", fontsize=12)
+    annot = page.add_highlight_annot(page.search_for("hello"))
+    annot.set_popup(pymupdf.Rect(300, 100, 400, 200))
+    annot.update()
+    doc.xref_set_key(annot.popup_xref, "Contents", pymupdf.get_pdf_str("#疑问 (note) 为什么?"))
+    (ann,) = read_pdf(_save(doc, tmp_path / "popup.pdf")).annotations
+    assert (ann.text, ann.comment, ann.category) == ("hello", "(note) 为什么?", Category.QUESTION)

@@ -25,8 +25,11 @@ _JUNK_TITLE = re.compile(r"^(untitled|microsoft word - .*|.*\.(pdf|docx?|dvi|tex
 
 
 def read_pdf(path, password: str | None = None, taxonomy=None) -> Paper:
-    """The Paper of a PDF file, with its annotations in reading order."""
+    """The Paper of a PDF file, with its annotations in reading order, sorted by `taxonomy` (default code)."""
+    from studykit.taxonomy import Taxonomy
+
     path = Path(path)
+    taxonomy = taxonomy or Taxonomy.default()
     doc = _open(path, password)
     try:
         first_text = doc[0].get_text() if doc.page_count else ""
@@ -258,11 +261,10 @@ def _page_annotations(page, taxonomy) -> list[Annotation]:
             modified=parse_pdf_date(info.get("modDate")),
             author=info.get("title") or "",
         )
-        if taxonomy is not None:
-            prefixed, rest = taxonomy.split_prefix(comment)
-            a.category = taxonomy.categorize(color, comment=comment)
-            if prefixed is not None:
-                a.comment = rest
+        prefixed, rest = taxonomy.split_prefix(comment)
+        a.category = taxonomy.categorize(color, comment=comment)
+        if prefixed is not None:
+            a.comment = rest
         if kind in ("image", "ink"):
             a.image = page.get_pixmap(clip=annot.rect, dpi=IMAGE_DPI, annots=kind == "ink").tobytes("png")
         a.sort_key = (page_no, *_position(rects[0], lines, rank))
