@@ -57,7 +57,7 @@ def draw(steps: list[ShapeStep], path, title: str = "") -> Path:
 
     path = Path(path)
     row = 0.5  # inches per tensor box
-    top = 0.75 if title else 0.3
+    top = 0.6 if title else 0.3
     width, height = 7.2, top + row * (len(steps) + 1) + 0.25
     fig = plt.figure(figsize=(width, height), dpi=130)
     ax = fig.add_axes([0, 0, 1, 1])
@@ -65,7 +65,9 @@ def draw(steps: list[ShapeStep], path, title: str = "") -> Path:
     ax.set_ylim(height, 0)  # y grows downwards, in inches
     ax.axis("off")
     if title:
-        ax.text(0.15, 0.38, title, fontsize=12, fontweight="bold", va="center")
+        ax.text(0.15, 0.3, title, fontsize=12, fontweight="bold", va="center")
+        ax.text(width - 0.15, 0.56, "bold: the step changes the shape", fontsize=7, color="#555555",
+                ha="right", va="center")
 
     band_x, box_x, box_w, box_h = 0.1, 1.75, 1.75, 0.3
     label_x = box_x + box_w + 0.2
