@@ -61,10 +61,16 @@ def open_workspace(vault_dir, *, create: bool = True) -> Workspace:
 
 
 @functools.cache
-def _registry(arxiv: str, title: str):
+def _registries() -> dict:
+    from studykit.papers import registries
+
+    return registries()  # reading entry points costs ~15 ms; they do not change while studykit runs
+
+
+def _registry(paper: Paper):
     from studykit.papers import find_registry
 
-    return find_registry(arxiv=arxiv, title=title)
+    return find_registry(arxiv=paper.arxiv, title=paper.title, known=_registries())
 
 
 def module_source(qualified: str) -> tuple[str, int | None]:
@@ -175,7 +181,7 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
                              year=paper.year, title=paper.title)
     existing = ws.vault.find_by_id(paper.id)
     note_path = existing or ws.vault.new_note_path(filename)
-    registry = _registry(paper.arxiv, paper.title)
+    registry = _registry(paper)
     assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
     assets.pdf_vault_path = _pdf_in_vault(ws, paper.pdf_path)
     for annotation in paper.annotations:

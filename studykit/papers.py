@@ -61,9 +61,12 @@ def _title_key(title: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", title.casefold()).split())
 
 
-def find_registry(arxiv: str = "", title: str = "") -> PaperRegistry | None:
-    """The registry of a paper, by arXiv id (any version) or else by title (case and punctuation ignored)."""
-    known = registries()
+def find_registry(arxiv: str = "", title: str = "", known: dict[str, PaperRegistry] | None = None) -> PaperRegistry | None:
+    """The registry of a paper, by arXiv id (any version) or else by title (case and punctuation ignored).
+
+    `known`: the result of `registries()`, for callers that look up many papers at once.
+    """
+    known = registries() if known is None else known
     bare = arxiv_id(arxiv)
     if bare in known:
         return known[bare]
