@@ -228,3 +228,21 @@ def test_resync_never_loses_a_reader_byte(inserts, props, prop_slots, reader_tag
         assert again.status == "unchanged" and not again.changed
         assert (path.stat().st_mtime_ns, path.stat().st_ino) == (before.st_mtime_ns, before.st_ino)
         assert sorted(p.name for p in root.rglob("*.md")) == ["ViT.md"]
+
+
+def test_lost_state_cache_still_resyncs_without_writing(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    mtime = path.stat().st_mtime_ns
+    for state in (tmp_path / ".studykit" / "notes").iterdir():
+        state.write_text("{broken")
+    assert write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").status == "unchanged"
+    assert path.stat().st_mtime_ns == mtime
+    assert write_note(Vault(tmp_path), "pdf:1", render(2), "ViT").status == "updated"
+
+
+def test_state_fast_path_still_reports_a_kept_edit(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    path.write_text(path.read_text().replace("> generated eq-1 v1", "> mine"))
+    for _ in range(2):  # the second run must not skip the merge and forget the conflict
+        result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
+        assert result.status == "conflict" and "> mine" in path.read_text()

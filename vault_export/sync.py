@@ -23,6 +23,7 @@ same name is replaced.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -30,7 +31,7 @@ from typing import Iterable
 from vault_export import frontmatter, regions
 from vault_export.atomic import write_atomic
 from vault_export.names import safe_filename
-from vault_export.vault import ID_KEY, Vault
+from vault_export.vault import ID_KEY, NoteState, Vault
 
 STATUSES = ("created", "updated", "unchanged", "conflict")
 
@@ -91,36 +92,46 @@ def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
+def _hash(data: str | bytes) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()[:32]
+
+
 def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, folder: str | None = None,
                force: bool = False, dry_run: bool = False, generated_keys: Iterable[str] | None = None) -> NoteWrite:
     """Create or refresh the note of `studykit_id` from its rendered `text` (see the module doc)."""
-    rendered = regions.seal(with_id(text, studykit_id))
     found = vault.find_all(studykit_id)
-    if not found:
-        path = vault.new_note_path(filename, folder)
-        if not dry_run:
-            write_atomic(path, rendered)
-            vault.register(studykit_id, path)
-            vault.remember_regions(studykit_id, regions.rendered_regions(rendered))
-        return NoteWrite(path, "created", _diff(vault, path, "", rendered) if dry_run else "", [], True)
+    path = found[0] if found else vault.new_note_path(filename, folder)
+    conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
+    state = vault.note_state(studykit_id) if found else NoteState()
+    input_hash = _hash(f"{text}\0{sorted(generated_keys) if generated_keys is not None else ''}")
+    if found:
+        raw = path.read_bytes()
+        # Same input as the last clean merge and a note nobody touched since: nothing can change.
+        if state.rendered == input_hash and state.note == _hash(raw) and not force:
+            return NoteWrite(path, "conflict" if conflicts else "unchanged", "", conflicts, False)
+        try:
+            existing = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return NoteWrite(path, "conflict", "", conflicts + [f"{vault.link(path)}: not UTF-8 text; left as it is"])
 
-    path = found[0]
-    duplicates = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
-    try:
-        existing = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return NoteWrite(path, "conflict", "", [f"{vault.link(path)}: not UTF-8 text; left as it is"])
-    known = vault.known_regions(studykit_id)
-    merged = merge_note(existing, rendered, force=force, known=known, generated_keys=generated_keys, name=vault.link(path))
-    conflicts = duplicates + merged.conflicts
-    changed = merged.text != existing
+    rendered = regions.seal(with_id(text, studykit_id))
+    if found:
+        merged = merge_note(existing, rendered, force=force, known=None if state.regions is None else set(state.regions),
+                            generated_keys=generated_keys, name=vault.link(path))
+        after, known = merged.text, merged.regions.known
+        conflicts += merged.conflicts
+    else:
+        existing, after, known = "", rendered, sorted(regions.rendered_regions(rendered))
+    changed = after != existing
     if not dry_run:
         if changed:
-            write_atomic(path, merged.text)
-        if known != set(merged.regions.known):
-            vault.remember_regions(studykit_id, merged.regions.known)
-    status = "conflict" if conflicts else "updated" if changed else "unchanged"
-    return NoteWrite(path, status, _diff(vault, path, existing, merged.text) if dry_run and changed else "", conflicts, changed)
+            write_atomic(path, after)
+        if not found:
+            vault.register(studykit_id, path)
+        clean = not conflicts
+        vault.save_note_state(studykit_id, NoteState(list(known), input_hash if clean else "", _hash(after) if clean else ""))
+    status = "created" if not found else "conflict" if conflicts else "updated" if changed else "unchanged"
+    return NoteWrite(path, status, _diff(vault, path, existing, after) if dry_run and changed else "", conflicts, changed)
 
 
 def write_attachment(vault: Vault, name: str, data: bytes, note_path: Path | None = None, *, dry_run: bool = False) -> Path:

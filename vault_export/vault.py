@@ -12,8 +12,11 @@
   attachmentFolderPath ("/" = vault root, "./sub" = beside the note, "name" = vault folder),
   else `attachments/`.
 - `link(path)` -> the vault-relative POSIX path, for `[[...]]` and `![[...]]`.
-- `known_regions(id)` / `remember_regions(id, names)`: the region names studykit wrote into a
-  note, kept in `.studykit/notes/`, so a region the reader deleted is told from a new one.
+- `note_state(id)` / `save_note_state(id, state)`: what studykit last did to a note, kept in
+  `.studykit/notes/<hash>.json` (a cache; losing it costs speed, and a region the reader
+  deleted comes back): the region names it wrote, so a region the reader deleted is told from
+  a new one, and hashes of the last rendered input and of the note, so an unchanged re-sync
+  skips the merge.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import json
 import os
 import posixpath
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vault_export import frontmatter
@@ -53,6 +57,16 @@ def _read_id(path: Path) -> str | None:
         return None
     value = frontmatter.read_key(frontmatter.split(head.decode("utf-8", errors="replace")).yaml, ID_KEY)
     return str(value) if value not in (None, "") else None
+
+
+@dataclass
+class NoteState:
+    """What studykit last did to one note."""
+
+    regions: list[str] | None = None  # region names written into it; None: not known
+    rendered: str = ""  # hash of the rendered input of the last clean merge
+    note: str = ""  # hash of the note's bytes after it
+    extra: dict = field(default_factory=dict)  # room for later versions
 
 
 class Vault:
@@ -165,15 +179,17 @@ class Vault:
         digest = hashlib.sha256(studykit_id.encode("utf-8")).hexdigest()[:24]
         return self.root / STATE_FOLDER / "notes" / f"{digest}.json"
 
-    def known_regions(self, studykit_id: str) -> set[str] | None:
-        """The region names studykit has written into this note, or None if it does not know."""
+    def note_state(self, studykit_id: str) -> NoteState:
         try:
             data = json.loads(self._state_file(studykit_id).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        regions = data.get("regions") if isinstance(data, dict) else None
-        return set(regions) if isinstance(regions, list) else None
+            regions = data.get("regions")
+            return NoteState(
+                regions=[str(r) for r in regions] if isinstance(regions, list) else None,
+                rendered=str(data.get("rendered", "")), note=str(data.get("note", "")),
+            )
+        except (OSError, ValueError, AttributeError):
+            return NoteState()
 
-    def remember_regions(self, studykit_id: str, names) -> None:
-        state = {"id": studykit_id, "regions": sorted(names)}
-        write_atomic(self._state_file(studykit_id), json.dumps(state, ensure_ascii=False, indent=1) + "\n")
+    def save_note_state(self, studykit_id: str, state: NoteState) -> None:
+        data = {"id": studykit_id, **{k: v for k, v in asdict(state).items() if k != "extra"}}
+        write_atomic(self._state_file(studykit_id), json.dumps(data, ensure_ascii=False) + "\n", durable=False)
