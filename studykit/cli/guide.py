@@ -1,0 +1,31 @@
+"""`studykit guide --vault DIR`: write the ViT learning guide note into the vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "guide", help="write the ViT learning guide note (stages, exercises, flashcards, log) into the vault",
+        description="Create the learning guide note once. Run again, it refreshes only the shape walk-throughs "
+                    "(managed regions): your ticks, flashcard reviews and learning log are left alone.",
+    )
+    p.add_argument("--vault", type=Path, default=Path("."), help="the vault's folder (default: here)")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from studykit.errors import UserError
+    from studykit.guide import write_guide
+
+    if not args.vault.is_dir():
+        raise UserError(f"{args.vault}: not a folder (give the vault's folder)")
+    result = write_guide(args.vault, dry_run=args.dry_run)
+    if args.dry_run and result.diff:
+        print(result.diff, end="")
+    for conflict in result.conflicts:
+        print(f"kept: {conflict}")
+    print(f"{result.status}{' (dry run)' if args.dry_run else ''}: {result.path}")
+    return 0
