@@ -82,7 +82,6 @@ class _Tracer(TorchFunctionMode):
 
     def __init__(self, model: nn.Module):
         super().__init__()
-        self.model = model
         self.steps: list[ShapeStep] = []
         self.stack: list[tuple[str, nn.Module]] = []
         # id(tensor) -> (path, "value" for a parameter or "call" for a module's output, tensor);
