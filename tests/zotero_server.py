@@ -32,6 +32,11 @@ class ZoteroServer:
         self.items: list[dict] = []
         for paper in papers:
             self._add(paper, None)
+        self._listings: dict[tuple, list[dict]] = {}  # (route, filters) -> items, so paging stays cheap
+        self._by_key = {item["key"]: item for item in self.items}
+        self._children: dict[str, list[dict]] = {}
+        for item in self.items:
+            self._children.setdefault(item["data"].get("parentItem"), []).append(item)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -121,32 +126,44 @@ class ZoteroServer:
         if not match:
             return 404, {"Content-Type": "text/plain"}, b"Not found"
         route = match.group(1)
-        live = [i for i in self.items if query.get("includeTrashed") == ["1"] or not i["data"].get("deleted")]
-        if route in ("/items", "/items/top"):
-            found = [i for i in live if route == "/items" or not i["data"].get("parentItem")]
-        elif m := re.fullmatch(r"/items/(\w+)", route):
-            item = next((i for i in self.items if i["key"] == m.group(1)), None)
+        if m := re.fullmatch(r"/items/(\w+)", route):
+            item = self._by_key.get(m.group(1))
             return self._json(item, 1) if item else (404, {"Content-Type": "text/plain"}, b"Not found")
-        elif m := re.fullmatch(r"/items/(\w+)/children", route):
-            found = [i for i in live if i["data"].get("parentItem") == m.group(1)]
-        elif m := re.fullmatch(r"/items/(\w+)/file/view/url", route):
+        if m := re.fullmatch(r"/items/(\w+)/file/view/url", route):
             return self._file_url(m.group(1), prefix)
+        filters = tuple((k, tuple(v)) for k, v in sorted(query.items()) if k in ("tag", "itemType", "includeTrashed"))
+        found = self._listings.get((route, filters))
+        if found is None:
+            found = self._listing(route, query)
+            if found is None:
+                return 404, {"Content-Type": "text/plain"}, b"Not found"
+            self._listings[(route, filters)] = found
+        return self._page(found, query, split.path, headers.get("Host", f"127.0.0.1:{self.port}"))
+
+    def _listing(self, route: str, query: dict) -> list[dict] | None:
+        def live(items: list[dict]) -> list[dict]:
+            return [i for i in items if query.get("includeTrashed") == ["1"] or not i["data"].get("deleted")]
+
+        if route in ("/items", "/items/top"):
+            found = live(self.items if route == "/items" else self._children.get(None, []))
+        elif m := re.fullmatch(r"/items/(\w+)/children", route):
+            found = live(self._children.get(m.group(1), []))
         elif route == "/collections":
             found = self.collections
         elif m := re.fullmatch(r"/collections/(\w+)/items(/top)?", route):
             if not any(c["key"] == m.group(1) for c in self.collections):
-                return 404, {"Content-Type": "text/plain"}, b"Not found"
-            found = [i for i in live if m.group(1) in i["data"].get("collections", ())]
+                return None
+            found = [i for i in live(self._children.get(None, [])) if m.group(1) in i["data"].get("collections", ())]
         else:
-            return 404, {"Content-Type": "text/plain"}, b"Not found"
+            return None
         for name, attribute in (("tag", lambda i: {t["tag"] for t in i["data"].get("tags", ())}),
                                 ("itemType", lambda i: {i["data"].get("itemType")})):
             for condition in query.get(name, ()):
                 found = [i for i in found if _matches(condition, attribute(i))]
-        return self._page(found, query, split.path, headers.get("Host", f"127.0.0.1:{self.port}"))
+        return found
 
     def _file_url(self, key: str, prefix: str) -> tuple[int, dict, bytes]:
-        item = next((i for i in self.items if i["key"] == key), None)
+        item = self._by_key.get(key)
         if item is None:
             return 404, {"Content-Type": "text/plain"}, b"Not found"
         if item["data"]["itemType"] != "attachment" or not prefix:  # the web API has no local files

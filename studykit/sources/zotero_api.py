@@ -25,6 +25,7 @@ ENDPOINT_ENV = "STUDYKIT_ZOTERO_ENDPOINT"  # another base URL (tests, a Zotero o
 RETRIES = 4
 RETRY_BASE_S = 1.0
 PAGE = 100  # the web API's largest page
+LOCAL_PAGE = 1000  # the local API has no limit; pages keep the progress bar moving
 ENABLE_LOCAL = ('enable "Allow other applications on this computer to communicate with Zotero" '
                 "in Zotero 7 Settings > Advanced")
 
@@ -141,7 +142,7 @@ class _Client:
 
     def pages(self, method, *args, progress: Progress | None = None, **params) -> list[dict]:
         """Every result of a listing, following the Link: next pages."""
-        results = list(self.call(method, *args, limit=PAGE, **params))
+        results = list(self.call(method, *args, limit=LOCAL_PAGE if self.local else PAGE, **params))
         total = int(self.zot.request.headers.get("Total-Results", len(results)))
         while True:
             if progress:
