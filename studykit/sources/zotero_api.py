@@ -125,6 +125,8 @@ class _Client:
                     raise UserError(f"Zotero at {self.zot.endpoint} answered {status} {RETRIES} times: "
                                     "try again later") from None
                 time.sleep(_retry_after(response) or RETRY_BASE_S * 2 ** attempt)
+            except ze.PyZoteroError as exc:  # any other refusal: say it in one line
+                raise UserError(f"Zotero at {self.zot.endpoint}: {' '.join(str(exc).split())[:300]}") from None
             except httpx2.TransportError as exc:
                 if self.local:
                     raise UserError(f"cannot reach Zotero at {self.zot.endpoint} ({exc}): start Zotero 7 and "
