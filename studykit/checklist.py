@@ -127,8 +127,8 @@ def find_task(items: list[ChecklistItem], query: str, where: str = "") -> Checkl
     if matches:
         listing = "; ".join(f"line {it.line + 1}: {it.title!r}" for it in matches)
         raise UserError(f"{where}: {query!r} matches {len(matches)} tasks, say which: {listing}")
-    close = difflib.get_close_matches(q, [it.title.casefold() for it in items], n=5, cutoff=0.3)
-    candidates = [it for it in items if it.title.casefold() in close] or items[:10]
+    close = difflib.get_close_matches(q, [it.title.casefold() for it in items], n=5, cutoff=0.45)
+    candidates = [it for c in close for it in items if it.title.casefold() == c] or items[:10]
     listing = "; ".join(repr(it.title) for it in candidates) or "the note has no tasks"
     raise UserError(f"{where}: no task matches {query!r}; candidates: {listing}")
 

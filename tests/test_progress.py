@@ -1,0 +1,72 @@
+"""Counting tasks across a vault, the daily history, and the Dashboard note."""
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+from studykit.checklist import parse_tasks
+from studykit.progress import HISTORY, read_history, record, summarize, to_json, write_dashboard
+
+NOTE_A = "# A\n## S1\n- [x] one\n- [ ] two\n- [-] dropped\n## S2\n- [/] three\n"
+NOTE_B = "- [x] top level\n"
+
+
+def vault(tmp_path):
+    (tmp_path / "a.md").write_text(NOTE_A, encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text(NOTE_B, encoding="utf-8")
+    return tmp_path
+
+
+def test_counts_per_note_and_heading():
+    items = parse_tasks(NOTE_A, "a.md") + parse_tasks(NOTE_B, "b.md")
+    totals, notes = summarize(items)
+    tree = to_json(totals, notes)
+    assert tree["totals"] == {"todo": 1, "in_progress": 1, "done": 2, "cancelled": 1, "total": 5, "percent": 50.0}
+    s1 = tree["notes"]["a.md"]["headings"]["S1"]
+    assert (s1["done"], s1["total"], s1["percent"]) == (1, 3, 50.0)  # cancelled left out of the percentage
+    assert list(tree["notes"]["a.md"]["headings"]) == ["S1", "S2"]
+    assert tree["notes"]["b.md"]["headings"]["(no heading)"]["percent"] == 100.0
+
+
+def test_history_keeps_one_line_per_day(tmp_path):
+    totals, _ = summarize(parse_tasks(NOTE_A, "a.md"))
+    record(tmp_path, totals, date(2026, 11, 24))
+    record(tmp_path, totals, date(2026, 11, 25))
+    totals.done += 1
+    (tmp_path / HISTORY).open("a", encoding="utf-8").write("{torn line\n")
+    history = record(tmp_path, totals, date(2026, 11, 25))  # the latest run of the day wins
+    assert [(e["date"], e["done"]) for e in history] == [("2026-11-24", 1), ("2026-11-25", 2)]
+    assert read_history(tmp_path) == history
+    assert len((tmp_path / HISTORY).read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_dashboard_is_written_and_the_readers_text_kept(tmp_path):
+    v = vault(tmp_path)
+    first = write_dashboard(v, today=date(2026, 11, 25))
+    assert first.status == "created" and first.path.name == "Dashboard.md"
+    text = first.path.read_text(encoding="utf-8")
+    assert "[[a]]" in text and "[[sub/b]]" in text and "| S1 |" in text
+    png = v / "attachments" / "studykit-progress.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "![[attachments/studykit-progress.png]]" in text
+    first.path.write_text(text + "\nmy own remarks\n- [ ] a task on the dashboard\n", encoding="utf-8")
+    (v / "a.md").write_text(NOTE_A.replace("- [ ] two", "- [x] two"), encoding="utf-8")
+    second = write_dashboard(v, today=date(2026, 11, 26))
+    text = second.path.read_text(encoding="utf-8")
+    assert second.status == "updated" and "my own remarks" in text
+    assert "3/4 完成" in text  # the dashboard's own task is not counted
+    assert [e["done"] for e in read_history(v)] == [2, 3]
+
+
+def test_progress_cli_json_without_torch(tmp_path):
+    v = vault(tmp_path)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "studykit", "progress", str(v), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["totals"]["total"] == 5
+    assert " torch" not in r.stderr  # -X importtime lists every import on stderr
+    assert len(read_history(v)) == 1
+    bad = subprocess.run([sys.executable, "-m", "studykit", "progress", str(tmp_path / "nope")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "not a folder" in bad.stderr
