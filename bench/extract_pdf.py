@@ -1,0 +1,132 @@
+"""Benchmark: studykit's PDF annotation extraction against pdfannots, on the same files, same process.
+
+Files: a generated 300-page two-column PDF with 3,000 highlights (written to bench/out/), and the
+pdfannots corpus (../shared/corpus/pdfannots or $STUDYKIT_CORPUS) when present. Prints pages/s,
+annotations/s, the speed ratio, and how many highlight texts differ between the two tools (and why).
+
+    python bench/extract_pdf.py [--pages 300] [--per-page 10] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+WORDS = ("vision transformer patch embedding attention head layer norm residual token class position "
+         "image sequence linear projection encoder pretraining dataset accuracy inductive bias "
+         "convolution receptive field scaling compute resolution fine-tuning").split()
+
+
+def generate(path: Path, pages: int, per_page: int) -> None:
+    """A two-column paper: 2 x 38 lines a page, `per_page` highlights spread over both columns."""
+    import pymupdf
+
+    rng = random.Random(0)
+    doc = pymupdf.open()
+    for _ in range(pages):
+        page = doc.new_page()  # Letter
+        for col_x in (54, 318):
+            for i in range(38):
+                line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 7)))
+                page.insert_text((col_x, 72 + 17 * i), line[:48], fontsize=9)
+        words = page.get_text("words")  # (x0, y0, x1, y1, word, block, line, wordno)
+        lines: dict[tuple[int, int], list] = {}
+        for w in words:
+            lines.setdefault((w[5], w[6]), []).append(w)
+        for key in rng.sample(sorted(lines), per_page):
+            ws = lines[key]
+            a, b = sorted(rng.sample(range(len(ws)), 2))
+            rect = pymupdf.Rect(ws[a][:4]) | pymupdf.Rect(ws[b][:4])
+            page.add_highlight_annot(rect).update()
+    doc.save(path, garbage=1, deflate=True)
+    doc.close()
+
+
+def run_studykit(files: list[Path]) -> list[tuple[int, str]]:
+    from studykit.sources.pdf import read_pdf
+
+    return [(a.page, a.text) for f in files for a in read_pdf(f).annotations if a.text]
+
+
+def run_pdfannots(files: list[Path]) -> list[tuple[int, str]]:
+    from pdfannots import process_file
+
+    result = []
+    for f in files:
+        with f.open("rb") as handle:
+            doc = process_file(handle)
+        for a in doc.iter_annots(include_replies=True):
+            text = a.gettext(remove_hyphens=True)
+            if text:
+                result.append((a.pos.page.pageno + 1, text))
+    return result
+
+
+def norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    for curly, straight in {"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"}.items():
+        text = text.replace(curly, straight)
+    return " ".join(text.split())
+
+
+def timed(fn, files, repeat: int):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn(files)
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def measure(label: str, files: list[Path], repeat: int) -> None:
+    import pdfannots  # noqa: F401  (imports stay out of the timings)
+    import pymupdf
+
+    import studykit.sources.pdf  # noqa: F401
+
+    pages = sum(pymupdf.open(f).page_count for f in files)
+    annots = sum(1 for f in files for p in pymupdf.open(f) for _ in p.annots())
+    t_ours, ours = timed(run_studykit, files, repeat)
+    t_peer, peer = timed(run_pdfannots, files, 1)  # pdfminer is slow; once is enough
+    print(f"\n{label}: {len(files)} file(s), {pages} pages, {annots} annotations")
+    print(f"  {'tool':<10} {'seconds':>8} {'pages/s':>9} {'annots/s':>10}")
+    for name, t in (("studykit", t_ours), ("pdfannots", t_peer)):
+        print(f"  {name:<10} {t:8.3f} {pages / t:9.1f} {annots / t:10.1f}")
+    print(f"  studykit is {t_peer / t_ours:.1f}x faster")
+    a = Counter((p, norm(t)) for p, t in ours)
+    b = Counter((p, norm(t)) for p, t in peer)
+    only_ours, only_peer = a - b, b - a
+    print(f"  texts: {sum(a.values())} studykit, {sum(b.values())} pdfannots; "
+          f"{sum(only_ours.values())} only in studykit, {sum(only_peer.values())} only in pdfannots")
+    for name, only in (("studykit", only_ours), ("pdfannots", only_peer)):
+        for page, text in sorted(only)[:6]:
+            print(f"    only {name:<9} p{page}: {text[:90]!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--per-page", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="studykit runs; the best is reported")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    big = OUT / f"two_column_{args.pages}p.pdf"
+    if not big.exists():
+        generate(big, args.pages, args.per_page)
+    measure(f"generated two-column ({big.name})", [big], args.repeat)
+    root = Path(os.environ.get("STUDYKIT_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    corpus = sorted((root / "pdfannots").glob("*.pdf"))
+    if corpus:
+        measure("pdfannots corpus", corpus, args.repeat)
+    else:
+        print(f"\n(corpus not found under {root}: skipped)")
+
+
+if __name__ == "__main__":
+    main()
