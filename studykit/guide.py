@@ -48,3 +48,13 @@ def _shell_arg(vault: Path) -> str:
     import shlex
 
     return shlex.quote(str(vault))
+
+
+def write_demo_notes(vault: Path) -> list[tuple[Path, str]]:
+    """The learning guide and the Dashboard for `studykit demo`: [(path, what it is)]."""
+    from studykit.progress import write_dashboard
+
+    guide = write_guide(vault)
+    dashboard = write_dashboard(vault)
+    return [(guide.path, "the learning guide: stages, exercises with [check:: ...], flashcards, learning log"),
+            (dashboard.path, "the dashboard: progress per note and section, chart over time")]
