@@ -142,6 +142,6 @@ def format_report(report: CheckReport) -> str:
                      "--module MyClass=PatchEmbed")
     elif report.missing:
         lines.append(f"  · not in this file: {', '.join(report.missing)}")
-    n = len(report.modules)
+    n = len(report.modules) + bool(report.timed_out)  # the module it stopped in did not pass
     lines.append(f"{len(report.passed)} of {n} passed" if n else "nothing checked")
     return "\n".join(lines)
