@@ -235,7 +235,10 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
                 continue
             value, trivia = _split_trivia(raw)
             fresh = _as_newline(new_raw[key], newline)
-            raw = (fresh if fresh.endswith("\n") else fresh + newline) + trivia if fresh.replace("\r\n", "\n") != value.replace("\r\n", "\n") else raw
+            if not fresh.endswith("\n"):
+                fresh += newline
+            if fresh != value:
+                raw = fresh + trivia  # the reader's blank lines and comments after it stay
         out.append((key, raw))
     inserted = _insert_missing(dict(out), [(k, _as_newline(r, newline)) for k, r in new_chunks.entries], generated)
     text = old_chunks.prelude + "".join(r if r.endswith("\n") else r + newline for r in inserted.values())
