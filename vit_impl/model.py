@@ -82,6 +82,7 @@ class Attention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: torch.Tensor, return_attn: bool = False):
+        """(B, N, D) -> (B, N, D); with return_attn=True also the (B, heads, N, N) attention weights."""
         B, N, C = x.shape  # (2, 197, 768)
         # Steps 1-4: project to q, k, v and split the heads.
         qkv = self.qkv(x)  # (2, 197, 768) -> (2, 197, 2304) = 3 x 768
