@@ -107,3 +107,14 @@ def test_split_and_read_key():
     assert fm.split("no front matter").open == ""
     assert fm.split("---\nnot closed\n").open == ""
     assert yaml.safe_load(RENDERED)["concept"] == "[[Transformer]]"
+
+
+def test_obsidian_reads_yes_and_no_as_text_and_so_do_we():
+    merged = fm.merge("tags: [paper, no, on]\nanswer: yes\n", RENDERED)
+    assert "tags:\n  - paper\n  - 'no'\n  - 'on'\n  - vit\n" in merged.text  # quoted for YAML 1.1 readers
+    assert fm.load(merged.text)["answer"] == "yes" and fm.load("t: true")["t"] is True
+
+
+def test_unicode_line_separators_inside_values_do_not_split_lines():
+    reader = "note: a\x85b\u2028c\nstudykit-id: pdf:1\n"
+    assert fm.merge(reader, fm.dump({"studykit-id": "pdf:1", "title": "t"})).text.startswith(reader)

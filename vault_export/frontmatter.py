@@ -23,7 +23,17 @@ from typing import Any, Iterable
 
 import yaml
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe loading with YAML 1.2 booleans, as Obsidian reads them: `no` and `on` are text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _OPEN = re.compile(r"---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.M)
 _KEY = re.compile(r"([^\s#'\"\-][^\r\n]*?|-[^\s\r\n][^\r\n]*?)[ \t]*:(?:[ \t]|\r?\n|\Z)")
@@ -167,8 +177,13 @@ class _Chunks:
     entries: list[tuple[str, str]]  # (key, raw lines)
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines split at "\n" only: str.splitlines would also cut at NEL, U+2028 and others inside values."""
+    return re.findall(r"[^\n]*\n|[^\n]+\Z", text)
+
+
 def _chunks(yaml_text: str) -> _Chunks:
-    lines = yaml_text.splitlines(keepends=True)
+    lines = split_lines(yaml_text)
     prelude: list[str] = []
     entries: list[tuple[str, list[str]]] = []
     for line in lines:
@@ -206,7 +221,7 @@ def _as_newline(text: str, newline: str) -> str:
 
 def _split_trivia(raw: str) -> tuple[str, str]:
     """A chunk's value lines and the blank / comment lines that trail it."""
-    lines = raw.splitlines(keepends=True)
+    lines = split_lines(raw)
     keep = len(lines)
     while keep > 1 and (not lines[keep - 1].strip() or lines[keep - 1].startswith("#")):
         keep -= 1

@@ -87,7 +87,7 @@ def merge_note(existing: str, rendered: str, *, force: bool = False, known: set[
 
 def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
     rel = vault.link(path)
-    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+    lines = difflib.unified_diff(frontmatter.split_lines(before), frontmatter.split_lines(after),
                                  fromfile=f"a/{rel}" if before else "/dev/null", tofile=f"b/{rel}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
