@@ -12,6 +12,8 @@ generated_keys=None) -> NoteWrite`:
   kept for the reader (an edited region, invalid YAML, a second note with the same id); the rest
   of the note was still refreshed and `changed` says whether its bytes changed.
 - `dry_run=True` computes all of it, fills `diff` (a unified diff) and writes nothing.
+- a re-sync whose input and note are both as the last clean sync left them returns "unchanged"
+  without merging (hashes in `vault.note_state`); `force` always merges.
 `studykit-id` is added to the rendered front matter if the template left it out.
 
 `write_attachment(vault, name, data, note_path=None)` writes bytes under the vault's attachment
