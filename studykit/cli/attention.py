@@ -1,0 +1,125 @@
+"""`studykit attention IMAGE`: where a ViT looks, as one PNG (image, rollout mask, the heads of one block)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "attention",
+        help="draw a ViT's attention on an image: attention rollout and the class token's attention per head",
+        description="Run IMAGE (any size, resized; RGB, RGBA or grayscale) through a ViT on the explicit attention "
+        "path and draw the image, the attention-rollout mask over it (Abnar & Zuidema 2020) and the class "
+        "token's attention in every head of one block, into one PNG to put in a note.",
+    )
+    p.add_argument("image", type=Path, metavar="IMAGE", help="a PNG, JPEG or other image file")
+    p.add_argument("--checkpoint", type=Path, metavar="FILE",
+                   help="a last.pt/best.pt from `studykit train` (or a timm file, with --model)")
+    p.add_argument("--model", metavar="NAME",
+                   help="a vit_impl model name; without --checkpoint its weights are random (the chance picture)")
+    p.add_argument("--out", type=Path, metavar="FILE.png", help="default: IMAGE's name + .attention.png")
+    p.add_argument("--layer", type=int, metavar="L", help="roll out up to block L and show its heads (default: last)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from studykit.errors import UserError
+
+    if args.checkpoint is None and args.model is None:
+        raise UserError("give --checkpoint FILE (a trained model) or --model NAME (random weights)")
+    out = args.out or args.image.with_name(args.image.stem + ".attention.png")
+    if out.is_dir():
+        raise UserError(f"{out}: is a directory; give a file name for the PNG")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: folder {out.parent} does not exist")
+    image = _read_image(args.image)  # before torch: a bad file fails fast
+
+    import torch
+
+    from vit_impl.attention import attention_maps, attention_rollout, cls_mask, draw_attention, head_maps
+
+    model, mean, std, what = _load_model(args)
+    depth = len(model.blocks)
+    if args.layer is not None and not 0 <= args.layer < depth:
+        raise UserError(f"--layer {args.layer}: this model has blocks 0..{depth - 1}")
+    size = model.patch_embed.img_size
+    resized = image.resize((size[1], size[0]), resample=3)  # bicubic
+    import numpy as np
+
+    pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255).permute(2, 0, 1)  # (3, H, W)
+    x = ((pixels - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1))[None]
+    maps = attention_maps(model, x)
+    layer = depth - 1 if args.layer is None else args.layer
+    grid, prefix = model.patch_embed.grid_size, model.num_prefix_tokens
+    mask = cls_mask(attention_rollout(maps, layer), grid, prefix)[0]
+    heads = head_maps(maps[layer], grid, prefix)[0]
+    shown = np.asarray(image.resize((max(size[1], 224), max(size[0], 224)), resample=3), dtype=np.float32) / 255
+    draw_attention(shown, mask, heads, out, title=f"{args.image.name}: {what}, rollout through block {layer}",
+                   layer=layer)
+    print(out)
+    return 0
+
+
+def _read_image(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    from studykit.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))  # transparency over white
+                return Image.alpha_composite(flat, rgba).convert("RGB")
+            return img.convert("RGB")  # grayscale, palette, CMYK... -> 3 channels
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        raise UserError(f"{path}: not a readable image ({err})") from None
+
+
+def _load_model(args):
+    """The model, its input normalisation and a few words on what it is."""
+    import torch
+
+    from studykit.errors import UserError
+    from vit_impl.checkpoint import load_checkpoint
+    from vit_impl.data import CIFAR10_MEAN, CIFAR10_STD, SHAPES_MEAN, SHAPES_STD
+    from vit_impl.model import VisionTransformer
+
+    imagenet = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # timm's ViT normalisation
+    saved = {}
+    if args.checkpoint is not None:
+        if not args.checkpoint.is_file():
+            raise UserError(f"{args.checkpoint}: no such checkpoint file")
+        try:
+            saved = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+        except Exception:  # load_checkpoint below gives the precise reason
+            saved = {}
+        saved = saved if isinstance(saved, dict) else {}
+    if args.model is not None:
+        from vit_impl.configs import list_models, model_config
+
+        if args.model not in list_models():
+            raise UserError(f"unknown model {args.model!r}; known: {', '.join(list_models())}")
+        kw = model_config(args.model)
+    elif "model_config" in saved:
+        kw = saved["model_config"]
+    else:
+        raise UserError(f"{args.checkpoint}: not a `studykit train` checkpoint; say which model it is with --model NAME")
+    torch.manual_seed(0)
+    model = VisionTransformer(**kw)
+    if args.checkpoint is not None:
+        try:
+            load_checkpoint(model, args.checkpoint)
+        except ValueError as err:
+            raise UserError(str(err).replace("\n", " ")) from None
+    dataset = saved.get("config", {}).get("dataset")
+    mean, std = {"shapes": (SHAPES_MEAN, SHAPES_STD), "cifar10": (CIFAR10_MEAN, CIFAR10_STD)}.get(dataset, imagenet)
+    what = f"{args.checkpoint.name} ({dataset or args.model})" if args.checkpoint else f"{args.model}, random weights"
+    if args.checkpoint is None:
+        print(f"no --checkpoint: {args.model} has random weights, so this is the chance picture", file=sys.stderr)
+    return model.eval(), mean, std, what

@@ -1,0 +1,139 @@
+"""Where a ViT looks: the attention matrices of every block, attention rollout, and a picture of both.
+
+Attention rollout is from Abnar & Zuidema, "Quantifying Attention Flow in Transformers"
+(ACL 2020, arXiv 2005.00928).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def attention_maps(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
+    """One (B, heads, N, N) attention matrix per block, row i = how token i attends to every token j.
+
+    Runs the explicit attention path: the fused kernel never forms the matrix.
+    """
+    maps: list[torch.Tensor] = []
+    patched = []
+
+    def explicit(attn_module):
+        def forward(x):
+            x, attn = type(attn_module).forward(attn_module, x, return_attn=True)
+            maps.append(attn.detach())  # (B, heads, N, N), softmax(q k^T / sqrt(d))
+            return x
+        return forward
+
+    for block in model.blocks:
+        block.attn.forward = explicit(block.attn)  # an instance attribute shadows the class method
+        patched.append(block.attn)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(images)
+    finally:
+        for module in patched:
+            del module.forward
+        model.train(was_training)
+    return maps
+
+
+def attention_rollout(maps: list[torch.Tensor], layer: int | None = None) -> torch.Tensor:
+    """Attention rollout through blocks 0..layer (default: all): (B, N, N), row i = token i's mix of inputs.
+
+    Per block: average the heads, add the identity for the residual connection and renormalise the
+    rows, A_l = (mean_h W_att + I) / 2; then multiply through: R = A_layer ... A_1 A_0.
+    """
+    maps = maps if layer is None else maps[: layer + 1]
+    if not maps:
+        raise ValueError("no attention maps to roll out")
+    rollout = None
+    for attn in maps:
+        a = attn.float().mean(dim=1)  # (B, heads, N, N) -> (B, N, N)
+        a = a + torch.eye(a.shape[-1], device=a.device)  # the residual: a token also keeps itself
+        a = a / a.sum(dim=-1, keepdim=True)  # rows sum to 1 again
+        rollout = a if rollout is None else a @ rollout  # (B, N, N)
+    return rollout
+
+
+def cls_mask(rollout: torch.Tensor, grid: tuple[int, int], num_prefix_tokens: int = 1) -> torch.Tensor:
+    """The class token's row of the rollout over the patches, (B, h, w), summing to 1 per image."""
+    mask = rollout[:, 0, num_prefix_tokens:]  # (B, N) -> (B, h*w): what the class token gathered, per patch
+    mask = mask / mask.sum(dim=-1, keepdim=True)
+    return mask.reshape(-1, *grid)
+
+
+def head_maps(attn: torch.Tensor, grid: tuple[int, int], num_prefix_tokens: int = 1) -> torch.Tensor:
+    """Each head's attention from the class token to the patches: (B, heads, N, N) -> (B, heads, h, w)."""
+    return attn[:, :, 0, num_prefix_tokens:].reshape(*attn.shape[:2], *grid)
+
+
+def mass_in_box(mask: torch.Tensor, boxes: torch.Tensor, img_size: int) -> torch.Tensor:
+    """Fraction of each (h, w) mask's mass inside its pixel box (x0, y0, x1, y1): (B,).
+
+    A patch's mass is spread evenly over its pixels, so a patch half inside the box counts half.
+    """
+    B, h, w = mask.shape
+    pixels = F.interpolate(mask[:, None], size=(img_size, img_size), mode="nearest")[:, 0]  # (B, H, W)
+    pixels = pixels / pixels.sum(dim=(1, 2), keepdim=True)
+    ys = torch.arange(img_size)[None, :, None]
+    xs = torch.arange(img_size)[None, None, :]
+    x0, y0, x1, y1 = (boxes[:, i, None, None] for i in range(4))
+    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)  # (B, H, W)
+    return (pixels * inside).sum(dim=(1, 2))
+
+
+def draw_attention(image, rollout_mask, heads, path: str | Path, title: str = "", layer: int | None = None) -> None:
+    """One PNG: the image, the rollout mask over it, and the class token's attention in every head.
+
+    `image` (H, W, 3) floats in 0..1; `rollout_mask` (h, w); `heads` (heads, h, w).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    image = np.asarray(image)
+    H, W = image.shape[:2]
+    n_heads = heads.shape[0]
+    cols = min(n_heads, 6)
+    head_rows = -(-n_heads // cols)
+    fig = plt.figure(figsize=(2.2 * max(cols, 3), 2.6 * (1 + head_rows) + 0.4))
+    grid = fig.add_gridspec(1 + head_rows, max(cols, 3))
+    up = _upsample(rollout_mask, H, W)
+
+    ax = fig.add_subplot(grid[0, 0])
+    ax.imshow(image)
+    ax.set_title("image", fontsize=9)
+    ax = fig.add_subplot(grid[0, 1])
+    ax.imshow(up, cmap="inferno")
+    ax.set_title("rollout mask", fontsize=9)
+    ax = fig.add_subplot(grid[0, 2])
+    ax.imshow(image)
+    ax.imshow(up, cmap="inferno", alpha=0.6, extent=(-0.5, W - 0.5, H - 0.5, -0.5))
+    ax.set_title("rollout over the image", fontsize=9)
+    which = "last block" if layer is None else f"block {layer}"
+    for i in range(n_heads):
+        ax = fig.add_subplot(grid[1 + i // cols, i % cols])
+        ax.imshow(_upsample(heads[i], H, W), cmap="viridis")
+        ax.set_title(f"head {i} ({which})", fontsize=8)
+    for ax in fig.axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _upsample(mask, H: int, W: int):
+    """A (h, w) map to (H, W) by nearest neighbour: each patch stays a visible square."""
+    m = torch.as_tensor(mask, dtype=torch.float32)[None, None]
+    return F.interpolate(m, size=(H, W), mode="nearest")[0, 0].numpy()
