@@ -3,7 +3,8 @@
 For each Paper: its area images and the registry's shape diagrams go to the attachment
 folder, the note is rendered from the templates and merged into the vault (managed regions;
 the reader's text kept). Shape diagrams need torch, which is imported only when a diagram
-is missing.
+is missing. `sync_papers` skips, without reading or rendering it, an item whose source stamp
+and note are unchanged since the last sync (studykit.sync_state).
 """
 
 from __future__ import annotations
@@ -173,8 +174,9 @@ def _pdf_in_vault(ws: Workspace, pdf_path) -> str | None:
 
 
 def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bool = False):
-    """Render `paper`'s note and merge it into the vault; returns vault_export's NoteWrite."""
-    from vault_export.names import note_filename
+    """Render `paper`'s note and merge it into the vault; returns vault_export's NoteWrite and
+    the attachment files the note embeds."""
+    from vault_export.names import note_filename, safe_filename
     from vault_export.sync import write_attachment, write_note
 
     filename = note_filename(citekey=paper.citekey, first_author=paper.authors[0] if paper.authors else "",
@@ -193,7 +195,10 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     context = note_context.build_context(paper, taxonomy=ws.taxonomy, config=ws.config, registry=registry,
                                          assets=assets, created=_created(existing, ws.today))
     text = render("paper_note.md.j2", context, vault=ws.root, config=ws.config)
-    return write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
+    result = write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
+    embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values()]
+    folder = ws.vault.attachments_dir(result.path)
+    return result, [folder / safe_filename(name) for name in embedded if name]
 
 
 def write_legend(ws: Workspace, *, dry_run: bool = False, force: bool = False):
@@ -213,12 +218,108 @@ def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = 
     papers = list(papers)
     results = []
     for done, paper in enumerate(papers, 1):
-        results.append((paper, write_paper(ws, paper, dry_run=dry_run, force=force)))
+        results.append((paper, write_paper(ws, paper, dry_run=dry_run, force=force)[0]))
         if progress:
             progress(done, len(papers))
     if papers:
         write_legend(ws, dry_run=dry_run)
     return results
+
+
+@dataclass(frozen=True)
+class KnownPaper:
+    """A paper `sync_papers` skipped: what the report shows of it, as the last sync saw it."""
+
+    id: str
+    title: str
+    count: int
+
+    @property
+    def annotations(self) -> range:
+        return range(self.count)  # the report only counts them
+
+
+def sync_papers(ws: Workspace, read, stamps: dict[str, str] | None, *, dry_run: bool = False,
+                force: bool = False, progress=None) -> list:
+    """Write the notes of a source's papers, as `write_papers` does, reading only what changed.
+
+    `stamps`: paper id -> the source's digest of the item, in the source's order, or None when the
+    source cannot tell (then every paper is read). `read(ids)` returns the papers with those ids
+    (None: all of them). An item is skipped when its stamp, studykit's `environment` and its note
+    are as the last sync left them; results list it as "unchanged" with a `KnownPaper`.
+    """
+    from studykit.sync_state import SyncState, combine, vault_listing
+    from vault_export.sync import NoteWrite
+
+    state = SyncState.load(ws.root)
+    listing = vault_listing(ws.vault)
+    env = environment(ws)
+    wanted = {paper_id: combine(env, stamp) for paper_id, stamp in (stamps or {}).items()}
+    fresh = set() if force or stamps is None else state.fresh(ws.vault, {**wanted, LEGEND_ID: env}, listing)
+    stale = None if stamps is None else [paper_id for paper_id in wanted if paper_id not in fresh]
+    papers = read(stale) if stale is None or stale else []
+    total = len(wanted) if stamps is not None else len(papers)
+    done = len(wanted) - len(papers) if stamps is not None else 0
+    written = {}
+    for paper in papers:
+        result, attachments = write_paper(ws, paper, dry_run=dry_run, force=force)
+        written[paper.id] = (paper, result)
+        if not dry_run:
+            if result.status == "conflict" or paper.id not in wanted:
+                state.forget(paper.id)  # a kept edit is reported on every sync until resolved
+            else:
+                state.record(ws.vault, paper.id, result.path, stamp=wanted[paper.id], attachments=attachments,
+                             title=paper.title, annotations=len(paper.annotations), listing=listing)
+        done += 1
+        if progress:
+            progress(done, total)
+    if (papers or fresh) and LEGEND_ID not in fresh:
+        legend = write_legend(ws, dry_run=dry_run)
+        if not dry_run and legend.status != "conflict":
+            state.record(ws.vault, LEGEND_ID, legend.path, stamp=env, listing=listing)
+    if not dry_run:
+        state.save(listing)
+    if stamps is None:
+        return list(written.values())
+    results = []
+    for paper_id in wanted:
+        if paper_id in written:
+            results.append(written[paper_id])
+        elif paper_id in fresh:
+            record = state.notes[paper_id]
+            results.append((KnownPaper(paper_id, record.title, record.annotations),
+                            NoteWrite(ws.root / record.path, "unchanged")))
+    return results
+
+
+def environment(ws: Workspace) -> str:
+    """A digest of all that shapes a note besides its paper: studykit's code and templates, the
+    reader's templates and studykit.toml, the attachment folder setting, the equation registries."""
+    import importlib.resources
+
+    import studykit
+    import vault_export
+    from studykit.render import USER_TEMPLATES
+    from studykit.sync_state import combine, content_hash, stat_key
+
+    parts = [studykit.__version__, str(ws.root)]
+    for path in (ws.config.path, ws.root / ".obsidian" / "app.json"):
+        parts.append(f"{path}:{stat_key(path) if path else None}")
+    for package in (studykit, vault_export):
+        folder = Path(package.__file__).parent
+        parts += [f"{p.relative_to(folder)}:{stat_key(p)}" for p in sorted(folder.rglob("*.py"))]
+    shipped = importlib.resources.files("studykit.templates")
+    parts += [f"{t.name}:{content_hash(t.read_bytes())}" for t in sorted(shipped.iterdir(), key=lambda t: t.name)
+              if t.name.endswith(".j2")]
+    for folder in (ws.config.templates_dir, ws.root / USER_TEMPLATES):
+        folder = ws.root / Path(folder).expanduser() if folder else None
+        if folder is not None and folder.is_dir():
+            parts += [f"{p}:{content_hash(p.read_bytes())}" for p in sorted(folder.rglob("*")) if p.is_file()]
+    for arxiv, registry in sorted(_registries().items()):
+        parts.append(repr((arxiv, registry.title, registry.model, [
+            (eq.id, eq.title, eq.latex, eq.meaning, eq.module, eq.code, module_source(eq.module))
+            for eq in registry.equations])))
+    return combine(*parts)
 
 
 def summary(results) -> dict:

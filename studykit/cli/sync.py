@@ -31,20 +31,28 @@ def run(args) -> int:
     from studykit.cli.import_ import report
 
     ws = notes.open_workspace(args.vault)
-    selection = dict(items=args.item, collections=args.collection, tags=args.tag, taxonomy=ws.taxonomy)
+    selection = dict(items=args.item, collections=args.collection, tags=args.tag)
     with _progress() as bar:
         if args.zotero_data_dir:
             from studykit.sources import zotero_db
 
             bar("reading zotero.sqlite", 0, 0)
-            papers = zotero_db.read_library(args.zotero_data_dir, **selection)
+            # The database says cheaply what changed, so only those items are read and rendered.
+            stamps = zotero_db.change_stamps(args.zotero_data_dir, **selection)
+
+            def read(ids):
+                return zotero_db.read_library(args.zotero_data_dir, taxonomy=ws.taxonomy,
+                                              only=None if ids is None else set(ids), **selection)
         else:
             from studykit.sources import zotero_api
 
-            papers = zotero_api.read_library(local=not args.web, progress=lambda done, total: bar("reading Zotero", done, total),
-                                             **selection)
-        results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force,
-                                     progress=lambda done, total: bar("writing notes", done, total))
+            stamps = None  # the API path reads every item; its `since` versions are not used yet
+
+            def read(ids):
+                return zotero_api.read_library(local=not args.web, taxonomy=ws.taxonomy, **selection,
+                                               progress=lambda done, total: bar("reading Zotero", done, total))
+        results = notes.sync_papers(ws, read, stamps, dry_run=args.dry_run, force=args.force,
+                                    progress=lambda done, total: bar("writing notes", done, total))
     return report(ws, results, args)
 
 

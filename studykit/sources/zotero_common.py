@@ -121,6 +121,11 @@ def open_pdf_link(library: Library, attachment_key: str, page: int, annotation_k
             f"?page={page}&annotation={annotation_key}")
 
 
+def paper_id(library: Library, key: str) -> str:
+    """The Paper id (the note's studykit-id) of the item `key` in `library`."""
+    return f"zotero:{library.prefix}:{key}"
+
+
 def paper_from_data(data: dict, library: Library, *, pdf_path: Path | None = None,
                     citekey_fallback: str = "") -> Paper:
     """A Paper from an item's API-shaped data (a regular item, or a standalone PDF)."""
@@ -133,7 +138,7 @@ def paper_from_data(data: dict, library: Library, *, pdf_path: Path | None = Non
     year = re.search(r"(?<!\d)(\d{4})(?!\d)", data.get("date", ""))
     key = data["key"]
     return Paper(
-        id=f"zotero:{library.prefix}:{key}",
+        id=paper_id(library, key),
         title=data.get("title", ""),
         authors=[creator_name(c) for c in authors],
         year=int(year.group(1)) if year else None,

@@ -2,21 +2,24 @@
 
 The database is opened with SQLite's immutable URI: read-only, no locking, so it works while
 Zotero runs and holds its exclusive lock. Rows are turned into the Zotero API's data shape
-and converted by `zotero_common`, like the API reader's.
+and converted by `zotero_common`, like the API reader's. `change_stamps` digests what an item's
+note is made of without converting it, so a re-sync reads only the items that changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections import defaultdict
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
-    ANNOTATION_TYPES, PDF, AttachmentData, Library, build_paper, default_taxonomy, is_paper, item_order,
+    ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, build_paper, default_taxonomy, is_paper,
+    item_order, paper_id,
 )
 
 REQUIRED_TABLES = (
@@ -46,19 +49,48 @@ def connect(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def read_library(data_dir: Path, *, items=(), collections=(), tags=(), taxonomy=None) -> list[Paper]:
+def read_library(data_dir: Path, *, items=(), collections=(), tags=(), taxonomy=None,
+                 only: set[str] | None = None) -> list[Paper]:
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
-    nothing selected: every library in the database), with their PDF annotations."""
-    data_dir = Path(data_dir).expanduser()
+    nothing selected: every library in the database), with their PDF annotations.
+    `only`: just the papers with these ids (the others are not read at all)."""
     taxonomy = default_taxonomy(taxonomy)
+    with _reading(data_dir) as reader:
+        selection = reader.select(items, collections, tags)
+        if only is not None:
+            selection = {item: chosen for item, chosen in selection.items() if reader.paper_id(item) in only}
+        return reader.papers(selection, taxonomy)
+
+
+def change_stamps(data_dir: Path, *, items=(), collections=(), tags=()) -> dict[str, str]:
+    """Paper id -> a digest of everything `read_library` reads for it (the item's fields, creators,
+    tags and citation key, its PDFs and their files, its annotations and their tags), in the order
+    `read_library` returns them. Cheap: no annotation is converted, no PDF opened."""
+    with _reading(data_dir) as reader:
+        return reader.stamps(reader.select(items, collections, tags))
+
+
+@contextmanager
+def _reading(data_dir: Path):
+    data_dir = Path(data_dir).expanduser()
     db = data_dir / "zotero.sqlite"
     with closing(connect(db)) as conn:
-        reader = _Reader(conn, data_dir)
         try:
-            selection = reader.select(items, collections, tags)
-            return reader.papers(selection, taxonomy)
+            yield _Reader(conn, data_dir)
         except sqlite3.DatabaseError as exc:
             raise UserError(f"{db}: cannot be read ({exc})") from None
+
+
+def _digest(value) -> str:
+    return hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _file_stamp(path: Path | None) -> tuple | None:
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (str(path), stat.st_size, stat.st_mtime_ns) if stat else None
 
 
 def _multipart_to_str(value: str) -> str:
@@ -144,11 +176,12 @@ class _Reader:
                 raise UserError(f"Zotero item {key} is not a paper or a PDF attachment (it is a {kind})")
         return found
 
-    def papers(self, selection: dict[int, set[int] | None], taxonomy) -> list[Paper]:
-        ids = json.dumps(list(selection))
-        fields = self._fields(ids)
-        creators = self._creators(ids)
-        item_tags = self._tags(ids)
+    def paper_id(self, item_id: int) -> str:
+        row = self.items[item_id]
+        return paper_id(self.libraries[row[2]], row[1])
+
+    def _attachments(self, selection: dict[int, set[int] | None]) -> dict[int, list[int]]:
+        """Paper itemID -> the itemIDs of its selected PDFs that are not in the trash."""
         attachments: dict[int, list[int]] = defaultdict(list)
         for item_id, row in self.items.items():
             parent = row[7]
@@ -157,6 +190,61 @@ class _Reader:
                 chosen = selection[owner]
                 if chosen is None or item_id in chosen:
                     attachments[owner].append(item_id)
+        return attachments
+
+    def stamps(self, selection: dict[int, set[int] | None]) -> dict[str, str]:
+        ids = json.dumps(list(selection))
+        fields, creators, item_tags = self._fields(ids), self._creators(ids), self._tags(ids)
+        attachments = self._attachments(selection)
+        chosen = json.dumps([a for own in attachments.values() for a in own])
+        edits = {item_id: rest for item_id, *rest in self.conn.execute(
+            "SELECT itemID, clientDateModified, version FROM items WHERE itemID IN"
+            " (SELECT value FROM json_each(?) UNION SELECT value FROM json_each(?))", (ids, chosen))}
+        annotations = self._annotation_stamps(chosen)
+        citekeys = self._better_bibtex()
+        stamps = []
+        for item_id in selection:
+            row = self.items[item_id]
+            parts = [row, edits.get(item_id), fields.get(item_id), creators.get(item_id),
+                     sorted(t["tag"] for t in item_tags.get(item_id, ())), citekeys.get((row[2], row[1]))]
+            for a in attachments.get(item_id, ()):
+                parts.append((self.items[a], edits.get(a), _file_stamp(self._pdf_path(self.items[a])), annotations.get(a)))
+            stamps.append((item_order({"dateAdded": row[4], "key": row[1]}), self.paper_id(item_id), _digest(parts)))
+        return {paper: stamp for _, paper, stamp in sorted(stamps)}
+
+    def _annotation_stamps(self, attachment_ids: str) -> dict[int, str]:
+        """Attachment itemID -> a digest of its annotations (every column, their tags, cached pictures)."""
+        pictures = tuple(ANNOTATION_TYPES.index(kind) + 1 for kind in PICTURE_KINDS)
+        rows = self.conn.execute(
+            "SELECT parent, group_concat(entry, char(30)), group_concat(picture, char(30)) FROM ("
+            " SELECT a.parentItemID AS parent, json_array(i.key, i.dateAdded, i.dateModified, i.clientDateModified,"
+            "  i.version, a.type, a.authorName, a.text, a.comment, a.color, a.pageLabel, a.sortIndex, a.position) AS entry,"
+            f" CASE WHEN a.type IN ({', '.join('?' * len(pictures))}) THEN i.key || char(31) || i.libraryID END AS picture"
+            " FROM itemAnnotations a JOIN items i USING (itemID)"
+            " WHERE a.parentItemID IN (SELECT value FROM json_each(?))"
+            " AND a.itemID NOT IN (SELECT itemID FROM deletedItems) ORDER BY a.parentItemID, a.itemID)"
+            " GROUP BY parent", (*pictures, attachment_ids)).fetchall()
+        # One join for all their tags: a subquery per annotation would cost more than the rest together.
+        tags = dict(self.conn.execute(
+            "SELECT a.parentItemID, group_concat(it.itemID || char(31) || t.name, char(30))"
+            " FROM itemAnnotations a JOIN itemTags it USING (itemID) JOIN tags t USING (tagID)"
+            " WHERE a.parentItemID IN (SELECT value FROM json_each(?)) GROUP BY a.parentItemID", (attachment_ids,)))
+        stamps = {}
+        for parent, entries, picture_keys in rows:
+            images = []
+            for picture in picture_keys.split("\x1e") if picture_keys else ():
+                key, _, library = picture.partition("\x1f")
+                images.append(_file_stamp(self._cached_image_path(self.libraries[int(library)], key)))
+            text = hashlib.blake2b(entries.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            stamps[parent] = _digest((text, sorted((tags.get(parent) or "").split("\x1e")), images))
+        return stamps
+
+    def papers(self, selection: dict[int, set[int] | None], taxonomy) -> list[Paper]:
+        ids = json.dumps(list(selection))
+        fields = self._fields(ids)
+        creators = self._creators(ids)
+        item_tags = self._tags(ids)
+        attachments = self._attachments(selection)
         annotations = self._annotations(json.dumps([a for ids_ in attachments.values() for a in ids_]))
         citekeys = self._better_bibtex()
         papers = []
@@ -235,9 +323,12 @@ class _Reader:
             return None  # relative to a base directory only Zotero's prefs know, or no file
         return path if path.is_file() else None
 
-    def _cached_image(self, library: Library, key: str) -> bytes | None:
+    def _cached_image_path(self, library: Library, key: str) -> Path:
         folder = "library" if library.type == "user" else f"groups/{library.group_id}"
-        png = self.data_dir / "cache" / folder / f"{key}.png"
+        return self.data_dir / "cache" / folder / f"{key}.png"
+
+    def _cached_image(self, library: Library, key: str) -> bytes | None:
+        png = self._cached_image_path(library, key)
         return png.read_bytes() if png.is_file() else None
 
     def _better_bibtex(self) -> dict[tuple[int, str], str]:
