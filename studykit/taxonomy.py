@@ -129,6 +129,7 @@ class Taxonomy:
         self._anchors = [(hex_to_lab(c), i.category) for i in self.infos for c in i.colors]
         self._by_word = {w.lower(): i.category for i in self.infos for w in (i.category.value, *i.aliases)}
         self._by_cat = {i.category: i for i in self.infos}
+        self._by_color: dict[str | None, Category] = {}  # a library holds few distinct colours
 
     @classmethod
     def default(cls) -> Taxonomy:
@@ -155,6 +156,11 @@ class Taxonomy:
 
     def by_color(self, color: str | None) -> Category:
         """Nearest category within the threshold, else uncategorized."""
+        if color not in self._by_color:
+            self._by_color[color] = self._nearest(color)
+        return self._by_color[color]
+
+    def _nearest(self, color: str | None) -> Category:
         if not color:
             return Category.UNCATEGORIZED
         try:
