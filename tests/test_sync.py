@@ -218,3 +218,37 @@ def test_force_and_lost_state_take_the_full_path(tmp_path, capsys, reads):
     assert sync(vault, data, "--force") == 0
     capsys.readouterr()
     assert len(reads) == 3
+
+
+def test_area_picture_deleted_from_the_vault_or_changed_in_zotero_is_written_again(tmp_path, capsys, reads):
+    import pymupdf
+
+    from zotero_fixture import generate_papers
+
+    papers = generate_papers(2, 3)
+    area = papers[0]["attachments"][0]["annotations"][0]
+    area["annotationType"] = "image"
+
+    def png(width: int) -> bytes:
+        pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, 5), False)
+        pixmap.clear_with(255)
+        return pixmap.tobytes("png")
+
+    data = build_library(tmp_path / "Zotero", papers, image_cache={area["key"]: png(7)})
+    vault = tmp_path / "vault"
+    assert sync(vault, data) == 0
+    capsys.readouterr()
+    [picture] = (vault / "attachments").glob("area-*.png")
+    assert f"![[{picture.name}]]" in "".join(p.read_text(encoding="utf-8") for p in paper_notes(vault))
+
+    picture.unlink()
+    reads.clear()
+    assert sync(vault, data) == 0
+    capsys.readouterr()
+    assert len(reads) == 1 and picture.read_bytes() == png(7)
+
+    (data / "cache" / "library" / f"{area['key']}.png").write_bytes(png(9))  # Zotero re-rendered the area
+    reads.clear()
+    assert sync(vault, data) == 0
+    capsys.readouterr()
+    assert len(reads) == 1 and picture.read_bytes() == png(9)
