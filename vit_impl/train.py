@@ -200,6 +200,7 @@ class Progress:
     seconds: float = 0.0
     best_top1: float = -1.0
     history: list[dict] = field(default_factory=list)
+    rng: dict | None = None  # RNG state taken where training stopped mid-epoch, before the evaluation draws from it
 
 
 def rng_state() -> dict:
@@ -222,7 +223,7 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, scaler, progress: P
         "scaler": scaler.state_dict() if scaler is not None else None,
         "epoch": progress.epoch, "batches_done": progress.batches_done, "loss_sum": progress.loss_sum,
         "seen": progress.seen, "seconds": progress.seconds, "best_top1": progress.best_top1,
-        "rng": rng_state(), "config": _plain(config), "model_config": kw,
+        "rng": progress.rng or rng_state(), "config": _plain(config), "model_config": kw,
     }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -380,8 +381,8 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
     steps_per_epoch = len(sampler) // per_rank
     if steps_per_epoch == 0:
         raise TrainError(f"--batch-size {config['batch_size']} is larger than the {len(train_ds)} training images")
-    val_loader = torch.utils.data.DataLoader(Images(val_set), batch_size=256,
-                                             num_workers=config["workers"], pin_memory=device == "cuda")
+    val_loader = torch.utils.data.DataLoader(Images(val_set), batch_size=256, num_workers=config["workers"],
+                                             pin_memory=device == "cuda", generator=torch.Generator())
 
     optimizer = make_optimizer(model, config)
     total = steps_per_epoch * config["epochs"]
@@ -431,12 +432,16 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
 
     deadline = time.monotonic() + 60 * config["max_minutes"] if config.get("max_minutes") else None
     model.train()
+    session_epochs = 0
     try:
         while progress.epoch < config["epochs"]:
             sampler.set_epoch(progress.epoch)
             order = list(sampler)[progress.batches_done * per_rank : steps_per_epoch * per_rank]
-            loader = torch.utils.data.DataLoader(train_ds, batch_size=per_rank, sampler=order,
-                                                 num_workers=config["workers"], pin_memory=device == "cuda")
+            # Its own generator: a loader draws a seed when it starts, which must not move the global RNG
+            # (a resumed epoch starts a second loader mid-way).
+            loader = torch.utils.data.DataLoader(
+                train_ds, batch_size=per_rank, sampler=order, num_workers=config["workers"],
+                pin_memory=device == "cuda", generator=torch.Generator().manual_seed(config["seed"] + progress.epoch))
             bar = _Bar(steps_per_epoch, progress.batches_done, f"epoch {progress.epoch + 1}/{config['epochs']}",
                        dist_.main)
             start = time.monotonic()
@@ -468,6 +473,7 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
                     bar.advance(f"loss {progress.loss_sum / progress.seen:.3f}")
                     if deadline is not None and time.monotonic() > deadline:
                         stopped = True
+                        progress.rng = rng_state()
                         break
             finally:
                 bar.close()
@@ -490,6 +496,10 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
                 draw_curves(out / "curves.png", progress.history, title)
                 wandb.log(row)
                 print(_line(row, config["epochs"]), file=sys.stderr)
+            session_epochs += finished
+            if config.get("stop_after") and session_epochs >= config["stop_after"] and not stopped:
+                break
+            progress.rng = None
             if stopped:
                 if dist_.main:
                     print(f"stopped after --max-minutes {config['max_minutes']:g}; --resume continues from "

@@ -60,6 +60,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     r.add_argument("--max-minutes", type=float, metavar="M", help="stop (and save last.pt) after M minutes")
+    r.add_argument("--stop-after", type=int, metavar="E",
+                   help="stop after E epochs in this session; the schedule still spans --epochs, --resume goes on")
     r.add_argument("--wandb", choices=("off", "offline", "online"), default="off",
                    help="also log to Weights & Biases (offline: into RUN_DIR/wandb, sync later)")
     r.add_argument("--threads", type=int, metavar="T",
