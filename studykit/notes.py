@@ -256,17 +256,21 @@ def sync_papers(ws: Workspace, read, stamps: dict[str, str] | None, *, dry_run: 
     env = environment(ws)
     wanted = {paper_id: combine(env, stamp) for paper_id, stamp in (stamps or {}).items()}
     fresh = set() if force or stamps is None else state.fresh(ws.vault, {**wanted, LEGEND_ID: env}, listing)
-    stale = None if stamps is None else [paper_id for paper_id in wanted if paper_id not in fresh]
-    papers = read(stale) if stale is None or stale else []
+    if stamps is None:
+        papers = read(None)
+    else:
+        stale = [paper_id for paper_id in wanted if paper_id not in fresh]
+        papers = read(stale) if stale else []
     total = len(wanted) if stamps is not None else len(papers)
-    done = len(wanted) - len(papers) if stamps is not None else 0
+    done = total - len(papers)
     written = {}
     for paper in papers:
         result, attachments = write_paper(ws, paper, dry_run=dry_run, force=force)
         written[paper.id] = (paper, result)
         if not dry_run:
+            # Never skip a note with an edit kept for the reader: it is reported on every sync until resolved.
             if result.status == "conflict" or paper.id not in wanted:
-                state.forget(paper.id)  # a kept edit is reported on every sync until resolved
+                state.forget(paper.id)
             else:
                 state.record(ws.vault, paper.id, result.path, stamp=wanted[paper.id], attachments=attachments,
                              title=paper.title, annotations=len(paper.annotations), listing=listing)
