@@ -3,8 +3,10 @@
 Files: a generated 300-page two-column PDF with 3,000 highlights (written to bench/out/), and the
 pdfannots corpus (../shared/corpus/pdfannots or $STUDYKIT_CORPUS) when present. Both tools run in
 this process with their imports done before any timing; each gets one untimed warm-up pass over the
-first file, then `--repeat` timed passes over all files, and the median pass is reported. Prints
-pages/s, annotations/s, the speed ratio, and how many texts agree between the two tools (and which not).
+first file, then `--repeat` timed passes over all files, alternating between the tools so that load
+from other processes falls on both alike. Reported: the median pass in wall-clock seconds and in CPU
+seconds of this process (steadier on a shared machine; the ratio is taken on it), pages/s and
+annotations/s (CPU), the speed ratio, and how many texts agree between the two tools (and which not).
 
     python bench/extract_pdf.py [--pages 300] [--per-page 10] [--repeat 3]
 """
@@ -78,15 +80,20 @@ def norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def timed(fn, files, repeat: int):
-    """Median seconds of `repeat` passes over `files`, after a warm-up pass over the first, and the output."""
-    fn(files[:1])
-    times, out = [], None
+def timed(tools: dict, files: list[Path], repeat: int) -> dict:
+    """name -> (median wall s, median CPU s, output) of `repeat` alternating passes, after a warm-up each."""
+    for fn in tools.values():
+        fn(files[:1])
+    wall: dict[str, list[float]] = {name: [] for name in tools}
+    cpu: dict[str, list[float]] = {name: [] for name in tools}
+    out = {}
     for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn(files)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        for name, fn in tools.items():
+            w, c = time.perf_counter(), time.process_time()
+            out[name] = fn(files)
+            wall[name].append(time.perf_counter() - w)
+            cpu[name].append(time.process_time() - c)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name]), out[name]) for name in tools}
 
 
 def measure(label: str, files: list[Path], repeat: int) -> None:
@@ -97,13 +104,13 @@ def measure(label: str, files: list[Path], repeat: int) -> None:
 
     pages = sum(pymupdf.open(f).page_count for f in files)
     annots = sum(1 for f in files for p in pymupdf.open(f) for _ in p.annots())
-    t_ours, ours = timed(run_studykit, files, repeat)
-    t_peer, peer = timed(run_pdfannots, files, repeat)
+    result = timed({"studykit": run_studykit, "pdfannots": run_pdfannots}, files, repeat)
     print(f"\n{label}: {len(files)} file(s), {pages} pages, {annots} annotations; median of {repeat} passes")
-    print(f"  {'tool':<10} {'seconds':>8} {'pages/s':>9} {'annots/s':>10}")
-    for name, t in (("studykit", t_ours), ("pdfannots", t_peer)):
-        print(f"  {name:<10} {t:8.3f} {pages / t:9.1f} {annots / t:10.1f}")
-    print(f"  studykit is {t_peer / t_ours:.1f}x faster")
+    print(f"  {'tool':<10} {'wall s':>8} {'CPU s':>8} {'pages/s':>9} {'annots/s':>10}")
+    for name, (wall, cpu, _) in result.items():
+        print(f"  {name:<10} {wall:8.3f} {cpu:8.3f} {pages / cpu:9.1f} {annots / cpu:10.1f}")
+    (w_ours, c_ours, ours), (w_peer, c_peer, peer) = result["studykit"], result["pdfannots"]
+    print(f"  studykit is {c_peer / c_ours:.1f}x faster (CPU time; {w_peer / w_ours:.1f}x wall-clock)")
     a = Counter((p, norm(t)) for p, t in ours)
     b = Counter((p, norm(t)) for p, t in peer)
     only_ours, only_peer = a - b, b - a

@@ -384,9 +384,12 @@ def _position(rect, lines: list[_Line]) -> tuple:
 
 def _text_under(quads, lines: list[_Line], page_text: _PageText) -> str:
     """Characters whose box is at least half inside a quad, lines joined and de-hyphenated."""
+    top, bottom = min(q[1] for q in quads), max(q[3] for q in quads)
     hit_lines = []  # (line, the quads crossing it), in reading order
     for line in lines:
         lx0, ly0, lx1, ly1 = line.bbox
+        if ly1 <= top or ly0 >= bottom:  # most lines of the page: skip them cheaply
+            continue
         hits = [q for q in quads if q[0] < lx1 and q[2] > lx0 and q[1] < ly1 and q[3] > ly0]
         if hits:
             hit_lines.append((line, hits))
