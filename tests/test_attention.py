@@ -55,6 +55,17 @@ def test_rollout_adds_the_residual_and_multiplies_in_layer_order():
     torch.testing.assert_close(attention_rollout([a0, a1]).sum(-1), torch.ones(1, 5))
 
 
+def test_discarding_weak_weights_keeps_rows_stochastic_and_sharpens_the_flow():
+    torch.manual_seed(2)
+    maps = [torch.rand(2, 3, 6, 6).softmax(-1) for _ in range(3)]
+    plain, sharp = attention_rollout(maps), attention_rollout(maps, discard_ratio=0.8)
+    torch.testing.assert_close(sharp.sum(-1), torch.ones(2, 6))
+    assert (sharp == 0).sum() > (plain == 0).sum()
+    torch.testing.assert_close(attention_rollout(maps, discard_ratio=0.0), plain)
+    with pytest.raises(ValueError, match="discard_ratio"):
+        attention_rollout(maps, discard_ratio=1.0)
+
+
 def test_tokens_that_attend_only_to_themselves_roll_out_to_the_identity():
     maps = [torch.eye(4).expand(2, 3, 4, 4)] * 3
     torch.testing.assert_close(attention_rollout(maps), torch.eye(4).expand(2, 4, 4))

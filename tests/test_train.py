@@ -16,7 +16,7 @@ from vit_impl.train import crop_flip, warmup_cosine
 
 TINY = ["--dataset", "shapes", "--img-size", "16", "--embed-dim", "16", "--depth", "1", "--num-heads", "2",
         "--train-size", "256", "--val-size", "64", "--batch-size", "64", "--threads", "1"]
-TIMING = ("images_per_s", "epoch_seconds")
+TIMING = ("images_per_s", "epoch_seconds", "session_s")
 
 
 def train(out, *extra) -> int:

@@ -43,18 +43,26 @@ def attention_maps(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]
     return maps
 
 
-def attention_rollout(maps: list[torch.Tensor], layer: int | None = None) -> torch.Tensor:
+def attention_rollout(maps: list[torch.Tensor], layer: int | None = None, discard_ratio: float = 0.0) -> torch.Tensor:
     """Attention rollout through blocks 0..layer (default: all): (B, N, N), row i = token i's mix of inputs.
 
     Per block: average the heads, add the identity for the residual connection and renormalise the
     rows, A_l = (mean_h W_att + I) / 2; then multiply through: R = A_layer ... A_1 A_0.
+    `discard_ratio` > 0 first zeroes that fraction of the smallest head-averaged weights of each
+    block (the vit-explain variant, not in the paper): weak, diffuse attention stops diluting the flow.
     """
     maps = maps if layer is None else maps[: layer + 1]
     if not maps:
         raise ValueError("no attention maps to roll out")
+    if not 0.0 <= discard_ratio < 1.0:
+        raise ValueError(f"discard_ratio must be in [0, 1), got {discard_ratio}")
     rollout = None
     for attn in maps:
         a = attn.float().mean(dim=1)  # (B, heads, N, N) -> (B, N, N)
+        if discard_ratio:
+            flat = a.flatten(1)  # (B, N*N)
+            threshold = flat.kthvalue(max(1, int(flat.shape[1] * discard_ratio)), dim=1).values  # (B,)
+            a = torch.where(a < threshold[:, None, None], torch.zeros_like(a), a)
         a = a + torch.eye(a.shape[-1], device=a.device)  # the residual: a token also keeps itself
         a = a / a.sum(dim=-1, keepdim=True)  # rows sum to 1 again
         rollout = a if rollout is None else a @ rollout  # (B, N, N)

@@ -249,7 +249,7 @@ def draw_curves(path: Path, history: list[dict], title: str) -> None:
 
     epochs = [row["epoch"] for row in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax1.plot(epochs, [row["train_loss"] for row in history], "o-", label="train")
+    ax1.plot(epochs, [row["train_loss"] for row in history], "o-", label="train (label-smoothed, augmented)")
     ax1.plot(epochs, [row["val_loss"] for row in history], "o-", label="validation")
     ax1.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     ax1.legend()
@@ -367,6 +367,7 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
         raise TrainError(f"--batch-size {config['batch_size']} does not split over {dist_.world} processes")
     if dist_.main:
         out.mkdir(parents=True, exist_ok=True)
+    session_start = time.monotonic()
 
     torch.manual_seed(config["seed"])
     random.seed(config["seed"])
@@ -479,6 +480,7 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
                 bar.close()
                 progress.seconds += time.monotonic() - start
             row = _end_of_epoch(model, val_loader, val_set, device, autocast, optimizer, progress, dist_)
+            row["session_s"] = round(time.monotonic() - session_start, 2)  # wall time, data and evaluations included
             progress.history.append(row)
             finished = progress.batches_done == steps_per_epoch
             if finished:

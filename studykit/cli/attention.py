@@ -21,6 +21,9 @@ def add_parser(subparsers) -> None:
                    help="a vit_impl model name; without --checkpoint its weights are random (the chance picture)")
     p.add_argument("--out", type=Path, metavar="FILE.png", help="default: IMAGE's name + .attention.png")
     p.add_argument("--layer", type=int, metavar="L", help="roll out up to block L and show its heads (default: last)")
+    p.add_argument("--discard-ratio", type=float, default=0.0, metavar="R",
+                   help="first drop the fraction R of weakest attention weights per block (vit-explain's variant; "
+                   "default 0: the rollout of Abnar & Zuidema)")
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,8 @@ def run(args) -> int:
     depth = len(model.blocks)
     if args.layer is not None and not 0 <= args.layer < depth:
         raise UserError(f"--layer {args.layer}: this model has blocks 0..{depth - 1}")
+    if not 0 <= args.discard_ratio < 1:
+        raise UserError(f"--discard-ratio {args.discard_ratio}: must be at least 0 and below 1")
     size = model.patch_embed.img_size
     resized = image.resize((size[1], size[0]), resample=3)  # bicubic
     import numpy as np
@@ -53,7 +58,7 @@ def run(args) -> int:
     maps = attention_maps(model, x)
     layer = depth - 1 if args.layer is None else args.layer
     grid, prefix = model.patch_embed.grid_size, model.num_prefix_tokens
-    mask = cls_mask(attention_rollout(maps, layer), grid, prefix)[0]
+    mask = cls_mask(attention_rollout(maps, layer, args.discard_ratio), grid, prefix)[0]
     heads = head_maps(maps[layer], grid, prefix)[0]
     shown = np.asarray(image.resize((max(size[1], 224), max(size[0], 224)), resample=3), dtype=np.float32) / 255
     draw_attention(shown, mask, heads, out, title=f"{args.image.name}: {what}, rollout through block {layer}",
