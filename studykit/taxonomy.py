@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -132,7 +133,9 @@ class Taxonomy:
         self._by_color: dict[str | None, Category] = {}  # a library holds few distinct colours
 
     @classmethod
+    @functools.cache
     def default(cls) -> Taxonomy:
+        """The built-in code, made once: a Taxonomy does not change after it is made."""
         return cls(_DEFAULTS)
 
     @classmethod

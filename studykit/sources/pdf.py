@@ -127,7 +127,7 @@ def _fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
 def _title_from_page(text: _PageText) -> str:
     """The largest text in the top half of the first page."""
     spans = []
-    for block in text.dict["blocks"]:
+    for block in text.spans["blocks"]:
         for line in block.get("lines", ()):
             line_text = "".join(s["text"] for s in line["spans"]).strip()
             if len(line_text) >= 3 and line["bbox"][3] <= text.page.rect.height / 2:
@@ -180,30 +180,33 @@ class _PageText:
         return self.page.get_textpage(flags=TEXT_FLAGS)
 
     @cached_property
-    def dict(self) -> dict:
+    def spans(self) -> dict:
+        """MuPDF's "dict": blocks, lines and spans with their text and boxes, no characters."""
         return self.textpage.extractDICT()
 
     @cached_property
     def lines(self) -> list[_Line]:
         """Text lines in reading order."""
-        lines = [_Line(tuple(line["bbox"])) for block in self.dict["blocks"] for line in block.get("lines", ())
+        lines = [_Line(tuple(line["bbox"])) for block in self.spans["blocks"] for line in block.get("lines", ())
                  if "".join(s["text"] for s in line["spans"]).strip()]
         return reading_order(lines, self.page.rect.x0, self.page.rect.x1)
 
-    def chars_of_lines(self, y0: float, y1: float) -> dict[tuple, list]:
-        """Line box -> characters ({"c", "bbox", ...}) of the lines in the band y0..y1 across the page.
+    def chars_of_lines(self, boxes: list[tuple]) -> dict[tuple, list]:
+        """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes (and of others near them).
 
         MuPDF's rawdict keeps only the characters that overlap the text page's mediabox, so the
-        mediabox is narrowed to the band for this one call: that skips building every character of
-        the page, and unlike get_text(clip=...) does not interpret the page again. The band holds
-        whole lines, so their boxes are the ones in `lines`.
+        mediabox is narrowed to the union of the boxes for this one call: that skips building every
+        character of the page, and unlike get_text(clip=...) does not interpret the page again. The
+        union holds the lines whole, so their boxes come out as in `lines`.
         """
         from pymupdf import mupdf
 
         stext = self.textpage.this.m_internal
         whole = mupdf.FzRect(stext.mediabox)
-        band = mupdf.FzRect(whole.x0, y0 - 1, whole.x1, y1 + 1)
-        stext.mediabox = band.internal()
+        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        area = mupdf.FzRect(x0 - 1, y0 - 1, x1 + 1, y1 + 1)
+        stext.mediabox = area.internal()
         try:
             raw = self.textpage.extractRAWDICT()
         finally:
@@ -395,11 +398,13 @@ def _text_under(quads, lines: list[_Line], page_text: _PageText) -> str:
             hit_lines.append((line, hits))
     if not hit_lines:
         return ""
-    rows = page_text.chars_of_lines(min(ln.bbox[1] for ln, _ in hit_lines), max(ln.bbox[3] for ln, _ in hit_lines))
+    rows = page_text.chars_of_lines([line.bbox for line, _ in hit_lines])
     pieces: list[tuple[str, bool]] = []  # (text, whether it runs to the end of its line)
     for line, hits in hit_lines:
         chars = rows.pop(line.bbox, ())  # lines with the same box (overprinted text) share one entry
-        chosen = [i for i, c in enumerate(chars) if _half_inside(c["bbox"], hits)]
+        left, right = min(q[0] for q in hits), max(q[2] for q in hits)
+        chosen = [i for i, c in enumerate(chars)
+                  if left <= c["bbox"][2] and c["bbox"][0] <= right and _half_inside(c["bbox"], hits)]
         if not chosen:
             continue
         text = "".join(chars[i]["c"] for i in chosen)
