@@ -374,11 +374,17 @@ def _position(rect, lines: list[_Line]) -> tuple:
     if not lines:
         return (0, y, x)
 
-    def distance(item: tuple[int, _Line]) -> float:
-        lx0, ly0, lx1, ly1 = item[1].bbox
-        return max(lx0 - x, 0, x - lx1) ** 2 + max(ly0 - y, 0, y - ly1) ** 2
-
-    rank, line = min(enumerate(lines), key=distance)  # the first in reading order among equals
+    rank, nearest = 0, float("inf")  # the first line in reading order among the nearest
+    for i, ln in enumerate(lines):
+        lx0, ly0, lx1, ly1 = ln.bbox
+        dx = lx0 - x if x < lx0 else x - lx1 if x > lx1 else 0.0
+        dy = ly0 - y if y < ly0 else y - ly1 if y > ly1 else 0.0
+        distance = dx * dx + dy * dy
+        if distance < nearest:
+            rank, nearest = i, distance
+            if nearest == 0:  # on the line: none can be nearer, nor earlier
+                break
+    line = lines[rank]
     # Points below their nearest line (notes under the last line) come after the marks on it;
     # points beyond a line's ends (notes in the margin) sort by the end they are closest to.
     below = y > line.bbox[3]
