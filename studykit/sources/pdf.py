@@ -8,8 +8,8 @@ import struct
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 
 from studykit.errors import UserError
@@ -124,13 +124,13 @@ def _fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
         paper.url = f"https://doi.org/{paper.doi}"
 
 
-def _title_from_page(text: _PageText) -> str:
+def _title_from_page(page_text: _PageText) -> str:
     """The largest text in the top half of the first page."""
     spans = []
-    for block in text.spans["blocks"]:
+    for block in page_text.spans["blocks"]:
         for line in block.get("lines", ()):
             line_text = "".join(s["text"] for s in line["spans"]).strip()
-            if len(line_text) >= 3 and line["bbox"][3] <= text.page.rect.height / 2:
+            if len(line_text) >= 3 and line["bbox"][3] <= page_text.page.rect.height / 2:
                 spans.append((max(s["size"] for s in line["spans"]), line_text))
     if not spans:
         return ""
@@ -276,12 +276,11 @@ def _find_gutter(lines: list[_Line], x0: float, x1: float) -> tuple[float, float
 # ---------------------------------------------------------------- annotations
 
 
-def _page_annotations(text: _PageText, taxonomy) -> list[Annotation]:
-    page = text.page
+def _page_annotations(page_text: _PageText, taxonomy) -> list[Annotation]:
+    page = page_text.page
     annots = [a for a in page.annots() if a.type[1] in KIND_OF_SUBTYPE]
     if not annots:
         return []
-    lines = text.lines
     page_no = page.number + 1
     label = page.get_label() or str(page_no)
     result = []
@@ -297,7 +296,7 @@ def _page_annotations(text: _PageText, taxonomy) -> list[Annotation]:
             kind=kind,
             page=page_no,
             page_label=label,
-            text=_text_under(quads, lines, text) if quads else "",
+            text=_text_under(quads, page_text) if quads else "",
             comment=comment,
             color=color,
             rects=[tuple(round(v, 2) for v in r) for r in rects],
@@ -311,7 +310,7 @@ def _page_annotations(text: _PageText, taxonomy) -> list[Annotation]:
             a.comment = rest
         if kind in ("image", "ink"):
             a.image = _png(page.get_pixmap(clip=annot.rect, dpi=IMAGE_DPI, annots=kind == "ink"))
-        a.sort_key = (page_no, *_position(rects[0], lines))
+        a.sort_key = (page_no, *_position(rects[0], page_text.lines))
         result.append(a)
     return result
 
@@ -391,11 +390,11 @@ def _position(rect, lines: list[_Line]) -> tuple:
     return (rank, below, min(max(x, line.bbox[0]), line.bbox[2]), y, x)
 
 
-def _text_under(quads, lines: list[_Line], page_text: _PageText) -> str:
+def _text_under(quads, page_text: _PageText) -> str:
     """Characters whose box is at least half inside a quad, lines joined and de-hyphenated."""
     top, bottom = min(q[1] for q in quads), max(q[3] for q in quads)
     hit_lines = []  # (line, the quads crossing it), in reading order
-    for line in lines:
+    for line in page_text.lines:
         lx0, ly0, lx1, ly1 = line.bbox
         if ly1 <= top or ly0 >= bottom:  # most lines of the page: skip them cheaply
             continue
