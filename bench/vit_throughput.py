@@ -28,8 +28,8 @@ import torch.nn.functional as F
 import vit_impl
 
 MODELS = ("vit_small_patch16_224", "vit_base_patch16_224")
-# Dense bf16 tensor-core peaks from the vendors' data sheets, TFLOP/s.
-PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0, "4090": 165.0}
+# Dense bf16 tensor-core peaks from the vendors' data sheets, TFLOP/s; the first name found in the GPU's wins.
+PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0, "4090": 165.0}
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Row:
     compiled: bool
     ours: float  # images per second
     timm: float
+    spread: float  # (slowest - fastest) / median measurement, the worse of the two models: the noise floor
     mfu: float | None = None  # vit_impl's model FLOPs utilisation, GPU rows only
 
 
@@ -113,8 +114,8 @@ FULL = Timing(min_repeats=3, max_repeats=7, min_seconds=0.5, row_budget=25.0)
 QUICK = Timing(min_repeats=2, max_repeats=2, min_seconds=0.2, row_budget=0.0)
 
 
-def measure(steps: dict, device, warmup: int, timing: Timing) -> dict[str, float]:
-    """Median seconds per step of each callable, measured in turns, alternating who goes first."""
+def measure(steps: dict, device, warmup: int, timing: Timing) -> dict[str, list[float]]:
+    """Seconds per step of each callable, several measurements taken in turns, alternating who goes first."""
     warm = {}
     for key, step in steps.items():  # allocator, oneDNN/cuDNN kernel choice, compilation
         for _ in range(warmup - 1):
@@ -128,7 +129,7 @@ def measure(steps: dict, device, warmup: int, timing: Timing) -> dict[str, float
     for r in range(n):
         for key in list(steps) if r % 2 == 0 else list(reversed(steps)):
             times[key].append(seconds_per_step(steps[key], device, iters, timing.clock))
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
 
 
 def run_rows(name, device, batches, modes, dtype, compiled, timing: Timing, peak_tflops) -> None:
@@ -148,8 +149,10 @@ def run_rows(name, device, batches, modes, dtype, compiled, timing: Timing, peak
         for mode in modes:
             steps = {m: step_fn(model, mode, x, labels, autocast) for m, model in (("ours", ours), ("timm", theirs))}
             warmup = 3 if compiled or device.type == "cuda" else 1
-            sec = measure(steps, device, warmup, timing)
-            row = Row(name, batch, mode, dtype, compiled, batch / sec["ours"], batch / sec["timm"])
+            times = measure(steps, device, warmup, timing)
+            sec = {k: statistics.median(v) for k, v in times.items()}
+            spread = max((max(v) - min(v)) / sec[k] for k, v in times.items())
+            row = Row(name, batch, mode, dtype, compiled, batch / sec["ours"], batch / sec["timm"], spread)
             if peak_tflops:
                 flops_per_image = 2 * macs * (1 if mode == "inference" else 3)  # backward costs about two forwards
                 row.mfu = row.ours * flops_per_image / (peak_tflops * 1e12)
@@ -158,7 +161,7 @@ def run_rows(name, device, batches, modes, dtype, compiled, timing: Timing, peak
 
 HEADER = (
     f"| {'model':<21} | {'batch':>5} | {'mode':<9} | {'dtype':<5} | {'compile':<7} "
-    f"| {'vit_impl img/s':>14} | {'timm img/s':>10} | {'ratio':>5} | {'MFU':>5} |"
+    f"| {'vit_impl img/s':>14} | {'timm img/s':>10} | {'ratio':>5} | {'spread':>6} | {'MFU':>5} |"
 )
 
 
@@ -166,7 +169,7 @@ def format_row(r: Row) -> str:
     mfu = f"{100 * r.mfu:4.1f}%" if r.mfu is not None else "-"
     return (
         f"| {r.model:<21} | {r.batch:>5} | {r.mode:<9} | {r.dtype:<5} | {'yes' if r.compiled else 'no':<7} "
-        f"| {r.ours:>14.2f} | {r.timm:>10.2f} | {r.ours / r.timm:>5.2f} | {mfu:>5} |"
+        f"| {r.ours:>14.2f} | {r.timm:>10.2f} | {r.ours / r.timm:>5.2f} | {100 * r.spread:>5.1f}% | {mfu:>5} |"
     )
 
 
@@ -232,11 +235,12 @@ def main(argv=None) -> int:
     print(describe_machine(" + ".join(notes)))
     with torch.device("meta"):
         macs = {name: forward_macs(vit_impl.create_model(name)) / 1e9 for name in args.models}
-    print("forward GMACs per image (matrix products; MFU counts 2 FLOPs per MAC, training 3x): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in macs.items()))
+    print("forward GMACs per image, matrix products only (timm lists 17.58 for ViT-B/16); MFU counts "
+          "2 FLOPs per MAC, training 3x the forward: " + ", ".join(f"{k} {v:.2f}" for k, v in macs.items()))
     print(
         f"{timing.min_repeats} to {timing.max_repeats} interleaved measurements per row, median; "
-        "ratio = vit_impl / timm (above 1: vit_impl is faster)"
+        "ratio = vit_impl / timm (above 1: vit_impl is faster); "
+        "spread = (slowest - fastest) / median of one model's measurements, the larger of the two"
         + ("; CPU rows timed by process CPU time" if args.cpu_clock else "")
     )
     print(HEADER)
