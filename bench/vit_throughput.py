@@ -201,7 +201,10 @@ def describe_machine(device_note: str) -> str:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", nargs="+", default=list(MODELS), help="timm model names (default: %(default)s)")
+    p.add_argument(
+        "--models", nargs="+", default=list(MODELS), choices=vit_impl.list_models(), metavar="NAME",
+        help="models by timm's names (default: %(default)s)",
+    )
     p.add_argument("--batches", nargs="+", type=int, default=[8, 32], help="CPU batch sizes (default: %(default)s)")
     p.add_argument("--gpu-batches", nargs="+", type=int, default=[32, 256], help="GPU batch sizes (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="2 measurements per row instead of 3 to 7, shorter ones")
