@@ -80,6 +80,11 @@ def test_cls_mask_and_head_maps_cover_the_patch_grid():
     assert head_maps(maps[-1], (4, 4)).shape == (2, 3, 4, 4)
 
 
+def test_a_class_token_that_gathered_nothing_gives_a_uniform_mask_not_nan():
+    rollout = torch.eye(5).expand(2, 5, 5).clone()  # the class token kept only itself
+    torch.testing.assert_close(cls_mask(rollout, (2, 2)), torch.full((2, 2, 2), 0.25))
+
+
 def test_mass_in_box_of_a_uniform_mask_is_the_box_area():
     mask = torch.full((2, 4, 4), 1 / 16)
     boxes = torch.tensor([[0, 0, 8, 8], [2, 4, 10, 8]])  # 64 and 32 of 256 pixels

@@ -72,7 +72,9 @@ def attention_rollout(maps: list[torch.Tensor], layer: int | None = None, discar
 def cls_mask(rollout: torch.Tensor, grid: tuple[int, int], num_prefix_tokens: int = 1) -> torch.Tensor:
     """The class token's row of the rollout over the patches, (B, h, w), summing to 1 per image."""
     mask = rollout[:, 0, num_prefix_tokens:]  # (B, N) -> (B, h*w): what the class token gathered, per patch
-    mask = mask / mask.sum(dim=-1, keepdim=True)
+    total = mask.sum(dim=-1, keepdim=True)
+    # A class token that gathered nothing from the patches (possible with discard_ratio) says nothing: uniform.
+    mask = torch.where(total > 0, mask / total.clamp_min(1e-30), torch.full_like(mask, 1 / mask.shape[-1]))
     return mask.reshape(-1, *grid)
 
 

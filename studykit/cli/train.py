@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def add_parser(subparsers) -> None:
     from vit_impl.train_args import add_train_arguments  # torch-free, so --help stays fast
@@ -27,7 +29,7 @@ def run(args) -> int:
         history = train(resolve(args))
     except (TrainError, DatasetError) as err:
         raise UserError(str(err)) from None
-    if history:
+    if history and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
         best = max(row["val_top1"] for row in history)
         print(f"best validation top-1 {100 * best:.2f}%; run in {args.out}")
     return 0
