@@ -136,6 +136,14 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
     return NoteWrite(path, status, _diff(vault, path, existing, after) if dry_run and changed else "", conflicts, changed)
 
 
+def record_note(vault: Vault, studykit_id: str, path: Path) -> None:
+    """Take the note as it now stands as studykit's last write, after studykit itself changed it outside
+    the regions (ran its code cells, say), so the next unchanged re-sync needs no merge and no write."""
+    state = vault.note_state(studykit_id)
+    if state.rendered:
+        vault.save_note_state(studykit_id, NoteState(state.regions, state.rendered, _hash(path.read_bytes()), state.extra))
+
+
 def write_attachment(vault: Vault, name: str, data: bytes, note_path: Path | None = None, *, dry_run: bool = False) -> Path:
     """Write `data` as `name` (sanitised) into the attachment folder for `note_path`; return its path."""
     path = vault.attachments_dir(note_path) / safe_filename(name)

@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"studykit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"studykit.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"studykit.cli.{name}":
-                raise
-            continue  # a command not built yet
-        module.add_parser(sub)
+        importlib.import_module(f"studykit.cli.{name}").add_parser(sub)
     return parser
 
 

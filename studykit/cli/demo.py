@@ -28,8 +28,9 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import sys
 
-    from studykit import demo_pdf, notes
+    from studykit import demo_pdf, guide, notes
     from studykit.sources.pdf import read_pdf
+    from vault_export.sync import record_note
 
     ws = notes.open_workspace(args.vault)
     say = _status_printer(sys.stderr)
@@ -45,10 +46,11 @@ def run(args) -> int:
         print(f"kept for you: {conflict}", file=sys.stderr)
 
     say("learning guide and dashboard")
-    extra = _learning_notes(ws)
+    extra = guide.write_demo_notes(ws.root)
 
     say("running the paper note's code cells")
     failed = _run_cells(note.path)
+    record_note(ws.vault, paper.id, note.path)  # the outputs are part of the note studykit wrote
 
     root = ws.root.resolve()
     legend = ws.vault.find_by_id(notes.LEGEND_ID)
@@ -67,19 +69,6 @@ def _status_printer(stream):
     def say(step: str) -> None:
         print(f"studykit demo: {step}...", file=stream, flush=True)
     return say
-
-
-def _learning_notes(ws) -> list[tuple[Path, str]]:
-    """The learning guide and the dashboard (H7's studykit.guide): [(path, what it is)]."""
-    import importlib
-
-    try:
-        guide = importlib.import_module("studykit.guide")
-    except ModuleNotFoundError as exc:
-        if exc.name != "studykit.guide":
-            raise
-        return []  # not built yet: the demo vault then has no guide or dashboard
-    return guide.write_demo_notes(ws.root)
 
 
 def _run_cells(note_path: Path) -> bool:
