@@ -157,8 +157,10 @@ def tick(note: Path, query: str, today: date | None = None, vault: Path | None =
     note = Path(note)
     if not note.is_file():
         raise UserError(f"{note}: no such note")
-    data = note.read_bytes()
-    text = data.decode("utf-8")
+    try:
+        text = note.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{note}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     rel = note.relative_to(vault).as_posix() if vault else note.name
     item = find_task(parse_tasks(text, rel), query, str(note))
     if item.status == DONE:
@@ -178,7 +180,10 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
     wanted = {n.casefold() for n in names}
     ticked: list[ChecklistItem] = []
     for path in note_paths(vault):
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # rewriting it would mangle the bytes we cannot read
         hits = [
             it for it in parse_tasks(text, path.relative_to(vault).as_posix())
             if it.status != DONE and it.fields.get("check", "").casefold() in wanted
