@@ -28,6 +28,8 @@ def run(args) -> int:
     from studykit.checklist import tick_checks
     from studykit.errors import UserError
 
+    if not args.timeout > 0:
+        raise UserError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     if args.tick is not None and not args.tick.is_dir():
         raise UserError(f"{args.tick}: not a folder (--tick takes the vault's folder)")
     report = check_file(args.file, parse_mapping(args.module), timeout=args.timeout)
