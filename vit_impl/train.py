@@ -359,6 +359,8 @@ def train(config: dict) -> list[dict]:
 def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
     out = Path(config["out"])
     last, best = out / "last.pt", out / "best.pt"
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"{out}: not a folder; --out takes the run's folder")
     if config["resume"] and not last.is_file():
         raise TrainError(f"{out}: --resume, but there is no last.pt to resume from")
     if not config["resume"] and last.is_file():
