@@ -16,21 +16,13 @@ def read_source(spec: str, *, password: str | None = None, zotero_data_dir=None,
         if not key:
             raise UserError(f"{spec}: give an item key after 'zotero:' (zotero:ABCD2345)")
         if zotero_data_dir is not None:
-            zotero_db = _zotero_module("zotero_db")
+            from studykit.sources import zotero_db
+
             return zotero_db.read_library(Path(zotero_data_dir).expanduser(), items=[key], taxonomy=taxonomy)
-        zotero_api = _zotero_module("zotero_api")
+        from studykit.sources import zotero_api
+
         return zotero_api.read_library(local=not web, items=[key], taxonomy=taxonomy)
     from studykit.sources.pdf import read_pdf
 
     return [read_pdf(Path(spec).expanduser(), password=password, taxonomy=taxonomy)]
 
-
-def _zotero_module(name: str):
-    import importlib
-
-    try:
-        return importlib.import_module(f"studykit.sources.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"studykit.sources.{name}":
-            raise
-        raise UserError(f"zotero: this studykit has no {name} reader installed") from None
