@@ -16,6 +16,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from studykit.errors import UserError
+from vault_export import frontmatter
 
 USER_TEMPLATES = Path(".studykit") / "templates"
 
@@ -60,21 +61,6 @@ def _template_frame(exc: BaseException, template_name: str) -> tuple[str, object
     return template_name, "?"
 
 
-def to_yaml(data: dict) -> str:
-    """Obsidian properties: block lists, dates as YYYY-MM-DD, links and ids quoted."""
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    def string(dumper, value):
-        quoted = "://" in value or value.startswith(("[[", "#")) or value != value.strip()
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
-
-    Dumper.add_representer(str, string)
-    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10_000)
-
-
 def region(content: str, name: str) -> str:
     """`{% filter region("NAME") %}`: the block as a managed region, regenerated on every sync."""
     from vault_export.regions import wrap
@@ -88,7 +74,7 @@ def _environment(env_class, loader):
         loader=loader, undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
     )
-    env.filters["yaml"] = to_yaml
+    env.filters["yaml"] = frontmatter.dump
     env.filters["region"] = region
     return env
 

@@ -1,7 +1,8 @@
 """Obsidian properties (YAML front matter): split, load, an Obsidian-friendly dump, and merge.
 
 `dump(mapping)` writes lists as indented block lists, dates as YYYY-MM-DD, strings with
-[[links]] double-quoted, unicode as is, keys in the given order, None as an empty value.
+[[links]], URLs, a leading # or edge spaces double-quoted, unicode as is, keys in the given
+order, None as an empty value. The note templates' `yaml` filter is this dump too.
 
 `merge(old_yaml, new_yaml, generated_keys)` works on the raw text: each top-level key is a
 chunk of lines; the reader's chunks are kept byte for byte at their position (comments and
@@ -97,7 +98,8 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
-    style = '"' if "[[" in value else ("|" if "\n" in value else None)
+    quoted = "[[" in value or "://" in value or value.startswith("#") or value != value.strip()
+    style = '"' if quoted else ("|" if "\n" in value else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
