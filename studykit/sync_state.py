@@ -120,7 +120,7 @@ class SyncState:
 
 
 def combine(*parts: str) -> str:
-    return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+    return content_hash("\0".join(parts).encode("utf-8"))
 
 
 def stat_key(path: str | os.PathLike) -> tuple | None:

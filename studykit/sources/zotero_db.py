@@ -8,7 +8,6 @@ note is made of without converting it, so a re-sync reads only the items that ch
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections import defaultdict
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from studykit.errors import UserError
 from studykit.model import Paper
+from studykit.sync_state import content_hash
 from studykit.sources.zotero_common import (
     ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, build_paper, default_taxonomy, is_paper,
     item_order, paper_id,
@@ -82,7 +82,7 @@ def _reading(data_dir: Path):
 
 
 def _digest(value) -> str:
-    return hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return content_hash(repr(value).encode("utf-8", "surrogatepass"))
 
 
 def _file_stamp(path: Path | None) -> tuple | None:
@@ -235,7 +235,7 @@ class _Reader:
             for picture in picture_keys.split("\x1e") if picture_keys else ():
                 key, _, library = picture.partition("\x1f")
                 images.append(_file_stamp(self._cached_image_path(self.libraries[int(library)], key)))
-            text = hashlib.blake2b(entries.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            text = content_hash(entries.encode("utf-8", "surrogatepass"))
             stamps[parent] = _digest((text, sorted((tags.get(parent) or "").split("\x1e")), images))
         return stamps
 
