@@ -130,21 +130,17 @@ def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool =
 
 def _draw_diagrams(registry, keys):
     """(key, PNG bytes, Mermaid text) for the model ("model") and the equations named in `keys`."""
-    import tempfile
-
     from vit_impl import diagram, shapes
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for key in keys:
-            if key == "model":
-                steps = shapes.collapse_blocks(shapes.trace_model(registry.model))
-                title = f"{registry.model}: tensor shapes, Eq.1-Eq.4"
-            else:
-                eq = registry.equation(key)
-                steps = shapes.trace_equation(eq)
-                title = f"{eq.id} {eq.title}"
-            path = diagram.draw(steps, Path(tmp) / "diagram.png", title=title)
-            yield key, Path(path).read_bytes(), diagram.mermaid(steps)
+    for key in keys:
+        if key == "model":
+            steps = shapes.collapse_blocks(shapes.trace_model(registry.model))
+            title = f"{registry.model}: tensor shapes, Eq.1-Eq.4"
+        else:
+            eq = registry.equation(key)
+            steps = shapes.trace_equation(eq)
+            title = f"{eq.id} {eq.title}"
+        yield key, diagram.png(steps, title=title), diagram.mermaid(steps)
 
 
 def _created(note_path: Path | None, today: date) -> date:

@@ -7,6 +7,7 @@ coloured by the paper's equation.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from itertools import groupby
@@ -49,13 +50,29 @@ def _short(module: str, repeat: int) -> str:
 
 def draw(steps: list[ShapeStep], path, title: str = "") -> Path:
     """Write the flow of `steps` as a PNG at `path` (atomically) and return the path."""
+    path = Path(path)
+    data = png(steps, title)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".png", delete=False) as tmp:
+        tmp.write(data)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private; the picture is not
+        os.replace(tmp.name, path)
+    finally:
+        if os.path.exists(tmp.name):
+            os.unlink(tmp.name)
+    return path
+
+
+def png(steps: list[ShapeStep], title: str = "") -> bytes:
+    """The flow of `steps` as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-    path = Path(path)
     row = 0.5  # inches per tensor box
     top = 0.6 if title else 0.3
     width, height = 7.2, top + row * (len(steps) + 1) + 0.25
@@ -114,19 +131,12 @@ def draw(steps: list[ShapeStep], path, title: str = "") -> Path:
                 color="#222222", linespacing=1.15)
         previous = step.output_shape
 
-    tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".png", delete=False)
-    tmp.close()
+    buf = io.BytesIO()
     try:
-        fig.savefig(tmp.name, format="png")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private; the picture is not
-        os.replace(tmp.name, path)
+        fig.savefig(buf, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp.name):
-            os.unlink(tmp.name)
-    return path
+    return buf.getvalue()
 
 
 def _box(ax, FancyBboxPatch, x, y, w, h, text, face, edge, bold):
