@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vit_impl.data import DatasetError, ImageSet, cifar10_splits, shapes_splits
+from vit_impl.model import num_params
 from vit_impl.train_args import build_parser, resolve
 
 
@@ -423,7 +424,7 @@ def _train(config: dict, device: str, dist_: Dist) -> list[dict]:
         ddp = nn.parallel.DistributedDataParallel(model, device_ids=[dist_.local_rank] if device == "cuda" else None)
     criterion = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
     wandb = WandbLog(config["wandb"], out, config, dist_.main)
-    params = sum(p.numel() for p in model.parameters())
+    params = num_params(model)
     title = f"{config['dataset']}: ViT {kw['embed_dim']}d x {kw['depth']}, patch {kw['patch_size']}, {params / 1e6:.2f}M params"
     if dist_.main:
         print(f"{title}; {len(train_set)} train / {len(val_set)} val images, {steps_per_epoch} steps an epoch, "
