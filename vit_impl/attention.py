@@ -98,6 +98,23 @@ def mass_in_box(mask: torch.Tensor, boxes: torch.Tensor, img_size: int) -> torch
     return (pixels * inside).sum(dim=(1, 2))
 
 
+def explain(model: nn.Module, image, mean, std, layer: int | None = None,
+            discard_ratio: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a PIL RGB image: its rollout mask (h, w) through block `layer` (default: the last), and
+    the class token's attention in each head of that block (heads, h, w)."""
+    import numpy as np
+
+    size = model.patch_embed.img_size
+    resized = image.resize((size[1], size[0]), resample=3)  # bicubic, to the model's (H, W)
+    pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255).permute(2, 0, 1)  # (3, H, W)
+    x = ((pixels - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1))[None]  # (1, 3, H, W)
+    maps = attention_maps(model, x)
+    layer = len(maps) - 1 if layer is None else layer
+    grid, prefix = model.patch_embed.grid_size, model.num_prefix_tokens
+    mask = cls_mask(attention_rollout(maps, layer, discard_ratio), grid, prefix)[0]
+    return mask, head_maps(maps[layer], grid, prefix)[0]
+
+
 def draw_attention(image, rollout_mask, heads, path: str | Path, title: str = "", layer: int | None = None) -> None:
     """One PNG: the image, the rollout mask over it, and the class token's attention in every head.
 

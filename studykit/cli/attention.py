@@ -39,9 +39,9 @@ def run(args) -> int:
         raise UserError(f"{out}: folder {out.parent} does not exist")
     image = _read_image(args.image)  # before torch: a bad file fails fast
 
-    import torch
+    import numpy as np
 
-    from vit_impl.attention import attention_maps, attention_rollout, cls_mask, draw_attention, head_maps
+    from vit_impl.attention import draw_attention, explain
 
     model, mean, std, what = _load_model(args)
     depth = len(model.blocks)
@@ -49,17 +49,9 @@ def run(args) -> int:
         raise UserError(f"--layer {args.layer}: this model has blocks 0..{depth - 1}")
     if not 0 <= args.discard_ratio < 1:
         raise UserError(f"--discard-ratio {args.discard_ratio}: must be at least 0 and below 1")
-    size = model.patch_embed.img_size
-    resized = image.resize((size[1], size[0]), resample=3)  # bicubic
-    import numpy as np
-
-    pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255).permute(2, 0, 1)  # (3, H, W)
-    x = ((pixels - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1))[None]
-    maps = attention_maps(model, x)
     layer = depth - 1 if args.layer is None else args.layer
-    grid, prefix = model.patch_embed.grid_size, model.num_prefix_tokens
-    mask = cls_mask(attention_rollout(maps, layer, args.discard_ratio), grid, prefix)[0]
-    heads = head_maps(maps[layer], grid, prefix)[0]
+    mask, heads = explain(model, image, mean, std, layer, args.discard_ratio)
+    size = model.patch_embed.img_size
     shown = np.asarray(image.resize((max(size[1], 224), max(size[0], 224)), resample=3), dtype=np.float32) / 255
     draw_attention(shown, mask, heads, out, title=f"{args.image.name}: {what}, rollout through block {layer}",
                    layer=layer)
