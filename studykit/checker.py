@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studykit.check_worker import ROLES
 from studykit.errors import UserError
 
-ROLES = ["PatchEmbed", "MLP", "Attention", "Block", "VisionTransformer"]
 _ROLE_ALIASES = {r.lower(): r for r in ROLES} | {"mlp": "MLP", "vit": "VisionTransformer"}
 _ATTENTION_STEPS = {  # the learning guide's seven attention steps
     1: "生成 QKV / project to qkv", 2: "重塑 / reshape to (B, N, 3, heads, d)",
