@@ -25,8 +25,6 @@ _LINE_RE = re.compile(r"^(?P<lead>[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+]|\d+[.)])[ \t]
 _FIELD_RE = re.compile(r"[\[(]([\w][\w -]*?)::[ \t]*([^\])]*?)[ \t]*[\])]")
 _DONE_DATE_RE = re.compile(r"[ \t]*✅[ \t]*\d{4}-\d{2}-\d{2}")
 _BLOCK_ID_RE = re.compile(r"([ \t]+\^[A-Za-z0-9-]+)$")
-# Folders of a vault that hold no notes of the reader's.
-_SKIP_DIRS = {".obsidian", ".trash", ".studykit", ".git", "node_modules"}
 
 
 @dataclass
@@ -93,14 +91,10 @@ def parse_tasks(text: str, note: str = "") -> list[ChecklistItem]:
 
 
 def note_paths(vault: Path) -> list[Path]:
-    """The Markdown notes of a vault, sorted, without Obsidian's and studykit's own folders."""
-    out = []
-    for path in sorted(vault.rglob("*.md")):
-        rel = path.relative_to(vault).parts
-        if any(part in _SKIP_DIRS or part.startswith(".") for part in rel[:-1]):
-            continue
-        out.append(path)
-    return out
+    """The Markdown notes of a vault that Obsidian shows, sorted."""
+    from vault_export.vault import Vault
+
+    return sorted(Vault(vault).notes())
 
 
 def scan_vault(vault: Path) -> list[ChecklistItem]:
