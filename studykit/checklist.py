@@ -90,11 +90,12 @@ def parse_tasks(text: str, note: str = "") -> list[ChecklistItem]:
     return items
 
 
-def note_paths(vault: Path) -> list[Path]:
-    """The Markdown notes of a vault that Obsidian shows, sorted."""
+def vault_notes(vault: Path) -> list[tuple[Path, str]]:
+    """(path, vault-relative name with '/') of each Markdown note Obsidian shows, sorted."""
     from vault_export.vault import Vault
 
-    return sorted(Vault(vault).notes())
+    v = Vault(vault)
+    return [(path, v.link(path)) for path in sorted(v.notes())]
 
 
 def scan_vault(vault: Path) -> list[ChecklistItem]:
@@ -103,9 +104,9 @@ def scan_vault(vault: Path) -> list[ChecklistItem]:
     if not vault.is_dir():
         raise UserError(f"{vault}: not a folder (give the vault's folder)")
     items: list[ChecklistItem] = []
-    for path in note_paths(vault):
+    for path, name in vault_notes(vault):
         text = path.read_text(encoding="utf-8", errors="replace")
-        items.extend(parse_tasks(text, path.relative_to(vault).as_posix()))
+        items.extend(parse_tasks(text, name))
     return items
 
 
@@ -173,13 +174,13 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
     vault = Path(vault)
     wanted = {n.casefold() for n in names}
     ticked: list[ChecklistItem] = []
-    for path in note_paths(vault):
+    for path, name in vault_notes(vault):
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             continue  # rewriting it would mangle the bytes we cannot read
         hits = [
-            it for it in parse_tasks(text, path.relative_to(vault).as_posix())
+            it for it in parse_tasks(text, name)
             if it.status != DONE and it.fields.get("check", "").casefold() in wanted
         ]
         if not hits:
