@@ -80,13 +80,13 @@ def run_floor(files: list[Path]) -> list:
     of the pages pdfannots reads too (those with annotations; studykit adds page 1 for metadata)."""
     import pymupdf
 
-    from studykit.sources.pdf import TEXT_FLAGS
+    from studykit.sources.pdf import page_textpage  # the same text page studykit builds
 
     for f in files:
         with pymupdf.open(f) as doc:
             for page in doc:
                 if page.number == 0 or page.first_annot:
-                    page.get_textpage(flags=TEXT_FLAGS)
+                    page_textpage(page)
     return []
 
 

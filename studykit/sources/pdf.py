@@ -177,7 +177,7 @@ class _PageText:
 
     @cached_property
     def textpage(self):
-        return self.page.get_textpage(flags=TEXT_FLAGS)
+        return page_textpage(self.page)
 
     @cached_property
     def spans(self) -> dict:
@@ -216,6 +216,28 @@ class _PageText:
             for line in block.get("lines", ()):
                 rows.setdefault(tuple(line["bbox"]), []).extend(c for span in line["spans"] for c in span["chars"])
         return rows
+
+
+def page_textpage(page):
+    """The text of the page's own content, as page.get_textpage(flags=TEXT_FLAGS) but without the
+    annotations' appearances: their text is not the page's, and running them costs time."""
+    import pymupdf
+    from pymupdf import mupdf
+
+    rotation = page.rotation
+    if rotation:  # as get_textpage: text in the unrotated page's coordinates
+        page.set_rotation(0)
+    try:
+        stext = mupdf.FzStextPage(mupdf.fz_bound_page(page.this))
+        device = mupdf.fz_new_stext_device(stext, mupdf.FzStextOptions(TEXT_FLAGS))
+        mupdf.fz_run_page_contents(page.this, device, mupdf.FzMatrix(), mupdf.FzCookie())
+        mupdf.fz_close_device(device)
+    finally:
+        if rotation:
+            page.set_rotation(rotation)
+    textpage = pymupdf.TextPage(stext)
+    textpage.parent = page
+    return textpage
 
 
 def reading_order(lines: list[_Line], x0: float, x1: float) -> list[_Line]:
