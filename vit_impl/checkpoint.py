@@ -1,4 +1,5 @@
-"""Load a timm ViT checkpoint file (.pth, .pt or .safetensors) into a vit_impl model."""
+"""Load a timm ViT checkpoint file (.pth, .pt or .safetensors) into a vit_impl model, or build the model a
+`studykit train` checkpoint names."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vit_impl.model import resize_pos_embed
+from vit_impl.configs import list_models, model_config
+from vit_impl.data import CIFAR10_MEAN, CIFAR10_STD, SHAPES_MEAN, SHAPES_STD
+from vit_impl.model import VisionTransformer, resize_pos_embed
 
 # Training scripts save {"model": state_dict, "optimizer": ..., "epoch": ...} or {"state_dict": ...}.
 _WRAPPER_KEYS = ("state_dict", "model")
@@ -103,3 +106,37 @@ def _mismatches(expected: Mapping[str, torch.Tensor], got: Mapping[str, torch.Te
         for title, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatch", shapes))
         if items
     ]
+
+
+def load_model(path: Path | None, name: str | None) -> tuple[nn.Module, tuple, tuple, str | None]:
+    """An eval-mode model from a checkpoint (`name` says which model where the file does not) or `name`'s
+    random weights, with the input (mean, std) it was trained with and its dataset (None when unknown).
+
+    Raises ValueError with the reason, naming the file.
+    """
+    imagenet = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # timm's ViT normalisation
+    saved = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such checkpoint file")
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # load_checkpoint below gives the precise reason
+            saved = {}
+        saved = saved if isinstance(saved, dict) else {}
+    if name is not None:
+        if name not in list_models():
+            raise ValueError(f"unknown model {name!r}; known: {', '.join(list_models())}")
+        kw = model_config(name)
+    elif "model_config" in saved:
+        kw = saved["model_config"]
+    else:
+        raise ValueError(f"{path}: not a `studykit train` checkpoint; say which model it is with --model NAME")
+    torch.manual_seed(0)
+    model = VisionTransformer(**kw)
+    if path is not None:
+        load_checkpoint(model, path)
+    dataset = saved.get("config", {}).get("dataset")
+    mean, std = {"shapes": (SHAPES_MEAN, SHAPES_STD), "cifar10": (CIFAR10_MEAN, CIFAR10_STD)}.get(dataset, imagenet)
+    return model.eval(), mean, std, dataset

@@ -80,43 +80,14 @@ def _read_image(path: Path):
 
 def _load_model(args):
     """The model, its input normalisation and a few words on what it is."""
-    import torch
-
     from studykit.errors import UserError
-    from vit_impl.checkpoint import load_checkpoint
-    from vit_impl.data import CIFAR10_MEAN, CIFAR10_STD, SHAPES_MEAN, SHAPES_STD
-    from vit_impl.model import VisionTransformer
+    from vit_impl.checkpoint import load_model
 
-    imagenet = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # timm's ViT normalisation
-    saved = {}
-    if args.checkpoint is not None:
-        if not args.checkpoint.is_file():
-            raise UserError(f"{args.checkpoint}: no such checkpoint file")
-        try:
-            saved = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-        except Exception:  # load_checkpoint below gives the precise reason
-            saved = {}
-        saved = saved if isinstance(saved, dict) else {}
-    if args.model is not None:
-        from vit_impl.configs import list_models, model_config
-
-        if args.model not in list_models():
-            raise UserError(f"unknown model {args.model!r}; known: {', '.join(list_models())}")
-        kw = model_config(args.model)
-    elif "model_config" in saved:
-        kw = saved["model_config"]
-    else:
-        raise UserError(f"{args.checkpoint}: not a `studykit train` checkpoint; say which model it is with --model NAME")
-    torch.manual_seed(0)
-    model = VisionTransformer(**kw)
-    if args.checkpoint is not None:
-        try:
-            load_checkpoint(model, args.checkpoint)
-        except ValueError as err:
-            raise UserError(str(err).replace("\n", " ")) from None
-    dataset = saved.get("config", {}).get("dataset")
-    mean, std = {"shapes": (SHAPES_MEAN, SHAPES_STD), "cifar10": (CIFAR10_MEAN, CIFAR10_STD)}.get(dataset, imagenet)
+    try:
+        model, mean, std, dataset = load_model(args.checkpoint, args.model)
+    except ValueError as err:
+        raise UserError(str(err).replace("\n", " ")) from None
     what = f"{args.checkpoint.name} ({dataset or args.model})" if args.checkpoint else f"{args.model}, random weights"
     if args.checkpoint is None:
         print(f"no --checkpoint: {args.model} has random weights, so this is the chance picture", file=sys.stderr)
-    return model.eval(), mean, std, what
+    return model, mean, std, what
