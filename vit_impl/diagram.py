@@ -8,11 +8,10 @@ coloured by the paper's equation.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from itertools import groupby
 from pathlib import Path
 
+from vit_impl.atomic import replacing
 from vit_impl.shapes import ShapeStep
 
 # Equation -> (band colour, box colour, edge colour); "" is the head, which no equation covers.
@@ -52,16 +51,8 @@ def draw(steps: list[ShapeStep], path, title: str = "") -> Path:
     """Write the flow of `steps` as a PNG at `path` (atomically) and return the path."""
     path = Path(path)
     data = png(steps, title)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".png", delete=False) as tmp:
-        tmp.write(data)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private; the picture is not
-        os.replace(tmp.name, path)
-    finally:
-        if os.path.exists(tmp.name):
-            os.unlink(tmp.name)
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
     return path
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vit_impl.atomic import replacing
 from vit_impl.data import DatasetError, ImageSet, cifar10_splits, shapes_splits
 from vit_impl.model import num_params
 from vit_impl.train_args import build_parser, resolve
@@ -226,9 +227,8 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, scaler, progress: P
         "seen": progress.seen, "seconds": progress.seconds, "best_top1": progress.best_top1,
         "rng": progress.rng or rng_state(), "config": _plain(config), "model_config": kw,
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # a crash mid-save never leaves a half-written last.pt
+    with replacing(path) as tmp:  # a crash mid-save never leaves a half-written last.pt
+        torch.save(state, tmp)
 
 
 def _plain(config: dict) -> dict:
@@ -236,9 +236,8 @@ def _plain(config: dict) -> dict:
 
 
 def write_metrics(path: Path, history: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(row) + "\n" for row in history))
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in history))
 
 
 def draw_curves(path: Path, history: list[dict], title: str) -> None:
@@ -264,10 +263,9 @@ def draw_curves(path: Path, history: list[dict], title: str) -> None:
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    tmp.replace(path)
 
 
 class WandbLog:
