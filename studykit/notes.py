@@ -300,7 +300,8 @@ def environment(ws: Workspace) -> str:
     import studykit
     import vault_export
     from studykit.render import USER_TEMPLATES
-    from studykit.sync_state import combine, content_hash, stat_key
+    from studykit.sync_state import combine, stat_key
+    from vault_export.sync import digest
 
     parts = [studykit.__version__, str(ws.root)]
     for path in (ws.config.path, ws.root / ".obsidian" / "app.json"):
@@ -309,12 +310,12 @@ def environment(ws: Workspace) -> str:
         folder = Path(package.__file__).parent
         parts += [f"{p.relative_to(folder)}:{stat_key(p)}" for p in sorted(folder.rglob("*.py"))]
     shipped = importlib.resources.files("studykit.templates")
-    parts += [f"{t.name}:{content_hash(t.read_bytes())}" for t in sorted(shipped.iterdir(), key=lambda t: t.name)
+    parts += [f"{t.name}:{digest(t.read_bytes())}" for t in sorted(shipped.iterdir(), key=lambda t: t.name)
               if t.name.endswith(".j2")]
     for folder in (ws.config.templates_dir, ws.root / USER_TEMPLATES):
         folder = ws.root / Path(folder).expanduser() if folder else None
         if folder is not None and folder.is_dir():
-            parts += [f"{p}:{content_hash(p.read_bytes())}" for p in sorted(folder.rglob("*")) if p.is_file()]
+            parts += [f"{p}:{digest(p.read_bytes())}" for p in sorted(folder.rglob("*")) if p.is_file()]
     for arxiv, registry in sorted(_registries().items()):
         parts.append(repr((arxiv, registry.title, registry.model, [
             (eq.id, eq.title, eq.latex, eq.meaning, eq.module, eq.code, module_source(eq.module))

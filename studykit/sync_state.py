@@ -11,11 +11,12 @@ renders and merges. The file is a cache: losing it costs one full sync, never a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from vault_export.sync import digest
 
 STATE_FILE = Path(".studykit") / "sync-state.json"
 FORMAT = 1
@@ -31,10 +32,6 @@ class Record:
     attachments: list[str]  # vault-relative files it embeds
     title: str
     annotations: int
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def vault_listing(vault) -> dict[str, list[int]]:
@@ -98,7 +95,7 @@ class SyncState:
 
     def _same_bytes(self, record: Record) -> bool:
         try:
-            return content_hash((self.root / record.path).read_bytes()) == record.sha
+            return digest((self.root / record.path).read_bytes()) == record.sha
         except OSError:
             return False
 
@@ -112,7 +109,7 @@ class SyncState:
             return
         relative = vault.link(path)
         listing[relative] = [stat.st_size, stat.st_mtime_ns]
-        self.notes[note_id] = Record(stamp, relative, content_hash(data),
+        self.notes[note_id] = Record(stamp, relative, digest(data),
                                      sorted(vault.link(a) for a in attachments), title, annotations)
 
     def forget(self, note_id: str) -> None:
@@ -120,7 +117,7 @@ class SyncState:
 
 
 def combine(*parts: str) -> str:
-    return content_hash("\0".join(parts).encode("utf-8"))
+    return digest("\0".join(parts).encode("utf-8"))
 
 
 def stat_key(path: str | os.PathLike) -> tuple | None:

@@ -94,7 +94,8 @@ def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _hash(data: str | bytes) -> str:
+def digest(data: str | bytes) -> str:
+    """32 hex digits identifying `data` (text as UTF-8), for telling whether a note or its input changed."""
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()[:32]
 
 
@@ -105,11 +106,11 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
     path = found[0] if found else vault.new_note_path(filename, folder)
     conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
     state = vault.note_state(studykit_id) if found else NoteState()
-    input_hash = _hash(f"{text}\0{sorted(generated_keys) if generated_keys is not None else ''}")
+    input_hash = digest(f"{text}\0{sorted(generated_keys) if generated_keys is not None else ''}")
     if found:
         raw = path.read_bytes()
         # Same input as the last clean merge and a note nobody touched since: nothing can change.
-        if state.rendered == input_hash and state.note == _hash(raw) and not force:
+        if state.rendered == input_hash and state.note == digest(raw) and not force:
             return NoteWrite(path, "conflict" if conflicts else "unchanged", "", conflicts, False)
         try:
             existing = raw.decode("utf-8")
@@ -131,7 +132,7 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
         if not found:
             vault.register(studykit_id, path)
         clean = not conflicts
-        vault.save_note_state(studykit_id, NoteState(list(known), input_hash if clean else "", _hash(after) if clean else ""))
+        vault.save_note_state(studykit_id, NoteState(list(known), input_hash if clean else "", digest(after) if clean else ""))
     status = "created" if not found else "conflict" if conflicts else "updated" if changed else "unchanged"
     return NoteWrite(path, status, _diff(vault, path, existing, after) if dry_run and changed else "", conflicts, changed)
 
@@ -141,7 +142,7 @@ def record_note(vault: Vault, studykit_id: str, path: Path) -> None:
     the regions (ran its code cells, say), so the next unchanged re-sync needs no merge and no write."""
     state = vault.note_state(studykit_id)
     if state.rendered:
-        vault.save_note_state(studykit_id, NoteState(state.regions, state.rendered, _hash(path.read_bytes()), state.extra))
+        vault.save_note_state(studykit_id, NoteState(state.regions, state.rendered, digest(path.read_bytes()), state.extra))
 
 
 def write_attachment(vault: Vault, name: str, data: bytes, note_path: Path | None = None, *, dry_run: bool = False) -> Path:

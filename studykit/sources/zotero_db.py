@@ -16,11 +16,11 @@ from pathlib import Path
 
 from studykit.errors import UserError
 from studykit.model import Paper
-from studykit.sync_state import content_hash
 from studykit.sources.zotero_common import (
     ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, build_paper, default_taxonomy, is_paper,
     item_order, paper_id,
 )
+from vault_export.sync import digest
 
 REQUIRED_TABLES = (
     "items", "itemTypes", "itemData", "itemDataValues", "fields", "itemCreators", "creators",
@@ -82,7 +82,7 @@ def _reading(data_dir: Path):
 
 
 def _digest(value) -> str:
-    return content_hash(repr(value).encode("utf-8", "surrogatepass"))
+    return digest(repr(value).encode("utf-8", "surrogatepass"))
 
 
 def _file_stamp(path: Path | None) -> tuple | None:
@@ -235,7 +235,7 @@ class _Reader:
             for picture in picture_keys.split("\x1e") if picture_keys else ():
                 key, _, library = picture.partition("\x1f")
                 images.append(_file_stamp(self._cached_image_path(self.libraries[int(library)], key)))
-            text = content_hash(entries.encode("utf-8", "surrogatepass"))
+            text = digest(entries.encode("utf-8", "surrogatepass"))
             stamps[parent] = _digest((text, sorted((tags.get(parent) or "").split("\x1e")), images))
         return stamps
 
