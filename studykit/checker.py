@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.check_worker import ROLES
-from studykit.errors import UserError
+from studykit.errors import UserError, require_file
 
 _ROLE_ALIASES = {r.lower(): r for r in ROLES} | {"mlp": "MLP", "vit": "VisionTransformer"}
 _ATTENTION_STEPS = {  # the learning guide's seven attention steps
@@ -80,8 +80,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 def check_file(path: Path, mapping: dict[str, str] | None = None, timeout: float = 120.0) -> CheckReport:
     """Import `path` in a subprocess and grade each module it defines."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    require_file(path)
     if path.suffix != ".py":
         raise UserError(f"{path}: not a Python file")
     report = CheckReport(file=path)

@@ -62,10 +62,9 @@ def run(args) -> int:
 def _read_image(path: Path):
     from PIL import Image, UnidentifiedImageError
 
-    from studykit.errors import UserError
+    from studykit.errors import UserError, require_file
 
-    if not path.is_file():
-        raise UserError(f"{path}: no such image file")
+    require_file(path, "image file")
     try:
         with Image.open(path) as img:
             img.load()

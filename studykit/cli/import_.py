@@ -28,12 +28,11 @@ def add_write_options(p) -> None:
 
 def run(args) -> int:
     from studykit import notes
-    from studykit.errors import UserError
+    from studykit.errors import require_file
     from studykit.sources.pdf import read_pdf
 
-    for pdf in args.pdfs:
-        if not pdf.is_file():
-            raise UserError(f"{pdf}: no such file")
+    for pdf in args.pdfs:  # before the vault is made or any PDF read: a mistyped name fails at once
+        require_file(pdf)
     ws = notes.open_workspace(args.vault)
     papers = [read_pdf(pdf, password=args.password, taxonomy=ws.taxonomy) for pdf in args.pdfs]
     results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)

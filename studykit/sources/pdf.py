@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 
-from studykit.errors import UserError
+from studykit.errors import UserError, require_file
 from studykit.model import Annotation, Paper
 
 MARKUP = {"Highlight": "highlight", "Underline": "underline", "StrikeOut": "strikeout", "Squiggly": "squiggly"}
@@ -53,8 +53,7 @@ def read_pdf(path, password: str | None = None, taxonomy=None) -> Paper:
 def _open(path: Path, password: str | None):
     import pymupdf
 
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    require_file(path)
     with path.open("rb") as f:
         head = f.read(1024)
         f.seek(0, 2)
