@@ -343,6 +343,9 @@ def train(config: dict) -> list[dict]:
         raise TrainError("--device cuda: no CUDA device is available here; use --device cpu")
     if config["batch_size"] < 1 or config["epochs"] < 1:
         raise TrainError("--batch-size and --epochs must be at least 1")
+    for key in ("train_size", "val_size"):
+        if config.get(key) is not None and config[key] < 1:  # 0 would otherwise fall back to the default size
+            raise TrainError(f"--{key.replace('_', '-')} {config[key]}: must be at least 1")
     if config.get("threads"):
         torch.set_num_threads(config["threads"])
     dist_ = init_distributed(device)
