@@ -5,6 +5,28 @@ their PDF attachments (`"attachments"`, each with `"annotations"` and optional `
 nested inside. `build_library` writes it to zotero.sqlite + storage/; `tests/zotero_server.py`
 serves the same list over HTTP, so both readers can be compared on one library.
 A paper with itemType "attachment" is a standalone PDF: its `"annotations"` and `"pdf"` sit on it.
+A paper's "library" is a group id (that group's library) or "feed" (an RSS feed library).
+
+What the database holds follows Zotero's schema where studykit reads it (zotero/zotero,
+resource/schema/userdata.sql, system.sql, triggers.sql; the `version` row says which userdata
+schema: 123 is Zotero 8.0.4's, 129 the one after 10.0.0, the default):
+- `libraries.type` is 'user', 'group' or 'feed'; a feed library has a `feeds` row and its items
+  `feedItems` rows; a group has a `groups` row; a group item's creator is in `groupItems`
+  (createdByUserID, lastModifiedByUserID -> `users`);
+- `items` keys are unique per library only (UNIQUE (libraryID, key)), so a feed entry may share a
+  real item's key; `itemTypes`/`fields`/`creatorTypes` are the global schema's names;
+- `itemAttachments.linkMode` 0-3 (imported file, imported URL, linked file, linked URL:
+  chrome/content/zotero/xpcom/attachments.js); `path` is 'storage:NAME' for imported files, an
+  absolute path or 'attachments:REL' (relative to the base directory) for linked files;
+- `itemAnnotations.type` 1-6 (highlight, note, image, ink, underline, text); `position` is JSON
+  with pageIndex and rects (or paths), plus nextPageRects for a highlight that runs on;
+- the trash: `deletedItems` for items, `deletedCollections` for collections;
+- a date field holds 'YYYY-MM-DD original' (Zotero.Date.multipartToSQL);
+- Zotero 10 (chrome/content/zotero/xpcom/db.js) runs the database in WAL mode with exclusive
+  locking, the WAL index on the heap (no -shm) and SQLite's default 1,000-page autocheckpoint:
+  `ZoteroRunning` holds it so, with its latest commit only in `zotero.sqlite-wal`.
+The search index's copy of userdata.sql is an old revision, so columns studykit does not read are
+not all checked against 123/129; the ones it reads are the ones listed here.
 """
 
 from __future__ import annotations
@@ -55,9 +77,18 @@ CREATE TABLE collections (collectionID INTEGER PRIMARY KEY, collectionName TEXT 
 CREATE TABLE collectionItems (collectionID INT NOT NULL, itemID INT NOT NULL, orderIndex INT NOT NULL DEFAULT 0,
     PRIMARY KEY (collectionID, itemID));
 CREATE TABLE deletedItems (itemID INTEGER PRIMARY KEY, dateDeleted DEFAULT CURRENT_TIMESTAMP NOT NULL);
+CREATE TABLE deletedCollections (collectionID INTEGER PRIMARY KEY, dateDeleted DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    FOREIGN KEY (collectionID) REFERENCES collections(collectionID) ON DELETE CASCADE);
+CREATE TABLE feeds (libraryID INTEGER PRIMARY KEY, name TEXT NOT NULL, url TEXT NOT NULL UNIQUE,
+    lastUpdate TIMESTAMP, lastCheck TIMESTAMP, lastCheckError TEXT, cleanupReadAfter INT, cleanupUnreadAfter INT,
+    refreshInterval INT, FOREIGN KEY (libraryID) REFERENCES libraries(libraryID) ON DELETE CASCADE);
+CREATE TABLE feedItems (itemID INTEGER PRIMARY KEY, guid TEXT NOT NULL UNIQUE, readTime TIMESTAMP,
+    translatedTime TIMESTAMP, FOREIGN KEY (itemID) REFERENCES items(itemID) ON DELETE CASCADE);
 """
 
-ITEM_TYPES = ["annotation", "attachment", "note", "journalArticle", "conferencePaper", "preprint", "book"]
+FEED = "feed"  # a paper's "library" that puts it in the feed library
+
+ITEM_TYPES = ["annotation", "attachment", "note", "journalArticle", "conferencePaper", "preprint", "book", "report"]
 CREATOR_TYPES = ["author", "editor", "contributor"]
 FIELDS = ["title", "abstractNote", "date", "url", "DOI", "extra", "publicationTitle", "proceedingsTitle",
           "conferenceName", "volume", "pages", "archiveID", "repository", "accessDate"]
@@ -89,13 +120,15 @@ def build_library(path: Path, papers: list[dict] | None = None, *, n_papers: int
                   annotations_per_paper: int = 10, collections: list[dict] = (),
                   groups: dict[int, str] | None = None, native_citekey: bool = True,
                   better_bibtex: dict[str, str] | None = None,
-                  image_cache: dict[str, bytes] | None = None) -> Path:
+                  image_cache: dict[str, bytes] | None = None, schema_version: int = 129,
+                  base_dir: Path | None = None) -> Path:
     """Write `papers` (default: `generate_papers(n_papers, annotations_per_paper)`) as a Zotero
     data directory at `path`; returns it.
 
     A paper's `"library"` (a group id) puts it in that group library instead of the user's.
     `collections`: [{"key", "name", "parentCollection"?, "library"?}] (parents first); `better_bibtex`: item key
-    -> citation key for better-bibtex.sqlite; `image_cache`: annotation key -> cached PNG.
+    -> citation key for better-bibtex.sqlite; `image_cache`: annotation key -> cached PNG;
+    `base_dir`: where a linked file's 'attachments:REL' path points (its "pdf" is written there).
     """
     if papers is None:
         papers = generate_papers(n_papers, annotations_per_paper)
@@ -105,10 +138,10 @@ def build_library(path: Path, papers: list[dict] | None = None, *, n_papers: int
     db.unlink(missing_ok=True)
     groups = dict(groups or {})
     for paper in papers:
-        if paper.get("library"):
+        if paper.get("library") not in (None, FEED):
             groups.setdefault(paper["library"], f"Group {paper['library']}")
     for collection in collections:
-        if collection.get("library"):
+        if collection.get("library") not in (None, FEED):
             groups.setdefault(collection["library"], f"Group {collection['library']}")
     collections = list(collections)
     named = {c["key"] for c in collections}
@@ -117,7 +150,7 @@ def build_library(path: Path, papers: list[dict] | None = None, *, n_papers: int
             if key not in named:
                 named.add(key)
                 collections.append({"key": key, "name": key, "library": paper.get("library")})
-    writer = _Writer(sqlite3.connect(db), path, groups, native_citekey)
+    writer = _Writer(sqlite3.connect(db), path, groups, native_citekey, schema_version, base_dir)
     try:
         for collection in collections:
             writer.collection(collection)
@@ -140,8 +173,9 @@ def build_library(path: Path, papers: list[dict] | None = None, *, n_papers: int
 class _Writer:
     """Collects rows for every table, then inserts them in one transaction (fast for 40k rows)."""
 
-    def __init__(self, conn: sqlite3.Connection, data_dir: Path, groups: dict[int, str], native_citekey: bool):
-        self.conn, self.data_dir = conn, data_dir
+    def __init__(self, conn: sqlite3.Connection, data_dir: Path, groups: dict[int, str], native_citekey: bool,
+                 schema_version: int, base_dir: Path | None):
+        self.conn, self.data_dir, self.base_dir = conn, data_dir, base_dir
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         fields = FIELDS + (["citationKey"] if native_citekey else [])
         self.field_ids = {name: i for i, name in enumerate(fields, start=1)}
@@ -150,16 +184,22 @@ class _Writer:
         conn.executemany("INSERT INTO fields VALUES (?, ?, NULL)", [(i, n) for n, i in self.field_ids.items()])
         conn.executemany("INSERT INTO itemTypes VALUES (?, ?, NULL, 1)", [(i, n) for n, i in self.type_ids.items()])
         conn.executemany("INSERT INTO creatorTypes VALUES (?, ?)", [(i, n) for n, i in self.creator_type_ids.items()])
-        conn.execute("INSERT INTO version VALUES ('userdata', 123)")
+        conn.execute("INSERT INTO version VALUES ('userdata', ?)", (schema_version,))
         conn.execute("INSERT INTO libraries VALUES (1, 'user', 1, 1, 0, 0, 0, 0)")
-        self.group_libraries: dict[int, int] = {}
+        self.group_libraries: dict = {}
         for n, (group_id, name) in enumerate(sorted(groups.items()), start=2):
             conn.execute("INSERT INTO libraries VALUES (?, 'group', 1, 1, 0, 0, 0, 0)", (n,))
             conn.execute("INSERT INTO groups VALUES (?, ?, ?, '', 0)", (group_id, n, name))
             self.group_libraries[group_id] = n
+        # Every profile has a feed library or several once a feed is subscribed; one is always here.
+        feed_library = len(groups) + 2
+        conn.execute("INSERT INTO libraries VALUES (?, 'feed', 0, 0, 0, 0, 0, 0)", (feed_library,))
+        conn.execute("INSERT INTO feeds (libraryID, name, url) VALUES (?, 'arXiv cs.CV', 'https://rss.arxiv.org/rss/cs.CV')",
+                     (feed_library,))
+        self.group_libraries[FEED] = feed_library
         self.rows: dict[str, list[tuple]] = {t: [] for t in (
             "items", "itemData", "itemAttachments", "itemAnnotations", "itemCreators", "itemTags",
-            "collectionItems", "deletedItems", "groupItems")}
+            "collectionItems", "deletedItems", "groupItems", "feedItems", "deletedCollections")}
         self.values: dict[object, int] = {}
         self.tags: dict[str, int] = {}
         self.creators: dict[tuple, int] = {}
@@ -176,10 +216,12 @@ class _Writer:
         self.conn.execute(
             "INSERT INTO collections (collectionID, collectionName, parentCollectionID, libraryID, key)"
             " VALUES (?, ?, ?, ?, ?)", (collection_id, spec["name"], parent, self.library_id(spec), spec["key"]))
+        if spec.get("deleted"):
+            self.rows["deletedCollections"].append((collection_id, "2024-06-01 00:00:00"))
         self.collection_ids[spec["key"]] = collection_id
 
     def item(self, data: dict, library_id: int, item_type: str) -> int:
-        item_id = len(self.item_ids) + 1
+        item_id = len(self.rows["items"]) + 1
         self.item_ids[data["key"]] = (library_id, item_id)
         self.rows["items"].append((item_id, self.type_ids[item_type], _sql_time(data["dateAdded"]),
                                    _sql_time(data.get("dateModified", data["dateAdded"])), library_id,
@@ -226,9 +268,14 @@ class _Writer:
         self.rows["itemAttachments"].append(
             (item_id, parent_id, link_mode, spec.get("contentType", "application/pdf"), path))
         if spec.get("pdf") is not None:
-            folder = self.data_dir / "storage" / spec["key"]
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / filename).write_bytes(spec["pdf"])
+            if path.startswith("attachments:"):
+                target = self.base_dir / path.removeprefix("attachments:")
+            elif link_mode == LINK_MODES["linked_file"]:
+                target = Path(path)
+            else:
+                target = self.data_dir / "storage" / spec["key"] / filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(spec["pdf"])
         for annotation in spec.get("annotations", ()):
             annotation_id = self.item(annotation, library_id, "annotation")
             self.rows["itemAnnotations"].append((
@@ -257,6 +304,8 @@ class _Writer:
         c.executemany("INSERT INTO deletedItems VALUES (?, ?)", self.rows["deletedItems"])
         c.executemany("INSERT INTO users VALUES (?, ?)", list(self.users.items()))
         c.executemany("INSERT INTO groupItems VALUES (?, ?, ?)", self.rows["groupItems"])
+        c.executemany("INSERT INTO feedItems (itemID, guid) VALUES (?, ?)", self.rows["feedItems"])
+        c.executemany("INSERT INTO deletedCollections VALUES (?, ?)", self.rows["deletedCollections"])
         c.commit()
 
 
@@ -351,8 +400,9 @@ PAGE_TEXT = [
 PAGE_HEIGHT = 792.0
 
 
-def make_pdf(pages: list[list[str]] = PAGE_TEXT) -> bytes:
-    """A letter-size PDF with these lines of text and a filled box (a 'figure') on page 2."""
+def make_pdf(pages: list[list[str]] = PAGE_TEXT, *, rotate: int = 0) -> bytes:
+    """A letter-size PDF with these lines of text and a filled box (a 'figure') on the last page,
+    which is shown turned by `rotate` degrees (its /Rotate)."""
     import pymupdf
 
     doc = pymupdf.open()
@@ -361,6 +411,7 @@ def make_pdf(pages: list[list[str]] = PAGE_TEXT) -> bytes:
         for n, line in enumerate(lines):
             page.insert_text((72, 100 + 20 * n), line, fontsize=10)
     doc[-1].draw_rect(pymupdf.Rect(100, 400, 300, 550), color=(0, 0, 1), fill=(0.2, 0.4, 0.9))
+    doc[-1].set_rotation(rotate)
     data = doc.tobytes()
     doc.close()
     return data
@@ -465,3 +516,121 @@ def sample_papers(pdf: bytes | None = None) -> list[dict]:
          "creators": [{"creatorType": "author", "name": "OpenAI"}], "date": "2023",
          "dateAdded": "2024-05-01T08:00:00Z", "dateModified": "2024-05-01T08:00:00Z"},
     ]
+
+
+# --- Zotero as it really runs: feeds, trash, groups, linked files, rotated pages, WAL --------
+
+GROUP_ID = 4242
+GROUP_USERS = ({"id": 77, "username": "ada"}, {"id": 78, "username": "grace"})
+REAL_COLLECTIONS = SAMPLE_COLLECTIONS + [
+    {"key": "COLLOLD1", "name": "Old reading", "deleted": True},
+    {"key": "COLLGRP1", "name": "Group reading", "library": GROUP_ID},
+]
+
+
+def real_papers(linked_dir: Path, pdf: bytes | None = None) -> list[dict]:
+    """`sample_papers` and what a real profile also holds: a rotated page with an image annotation
+    and a highlight running onto the next page, linked files (absolute and base-relative), feed
+    entries (one with a real item's key), a paper in a trashed collection, a group with two users."""
+    pdf = pdf if pdf is not None else make_pdf()
+    rotated = make_pdf(PAGE_TEXT, rotate=90)
+    papers = sample_papers(pdf)
+    papers[0]["collections"] = ["COLLVIS1", "COLLOLD1"]  # also in a collection now in the trash
+    first, second = text_position(pdf, 0, "to a standard Transformer encoder."), text_position(pdf, 1, "When pre-trained")
+    papers += [
+        {"key": "ROTPAPER", "itemType": "journalArticle", "title": "A paper with a landscape figure",
+         "date": "2021", "tags": [{"tag": "vision"}], "collections": ["COLLVIS1"],
+         "dateAdded": "2024-06-01T08:00:00Z", "dateModified": "2024-06-01T08:00:00Z",
+         "attachments": [{"key": "ROTPDF01", "itemType": "attachment", "linkMode": "imported_file",
+                          "title": "Full Text PDF", "contentType": "application/pdf", "filename": "rotated.pdf",
+                          "dateAdded": "2024-06-01T08:01:00Z", "dateModified": "2024-06-01T08:01:00Z",
+                          "pdf": rotated, "annotations": [
+                              _annotation("ANNROT01", "image", {"pageIndex": 1, "rects": [[100.0, 242.0, 300.0, 392.0]]},
+                                          "00001|000300|00400", 20, annotationColor="#5fb236"),
+                              _annotation("ANNNEXT1", "highlight", {**first, "nextPageRects": second["rects"]},
+                                          "00000|000400|00192", 21, annotationText="to a standard Transformer "
+                                          "encoder. When pre-trained", annotationColor="#ff6666")]}]},
+        {"key": "LINKABS1", "itemType": "report", "title": "A linked file with an absolute path",
+         "date": "2019", "dateAdded": "2024-06-02T08:00:00Z", "dateModified": "2024-06-02T08:00:00Z",
+         "attachments": [{"key": "LINKPDF1", "itemType": "attachment", "linkMode": "linked_file",
+                          "title": "report.pdf", "contentType": "application/pdf",
+                          "path": str(linked_dir / "elsewhere" / "report.pdf"), "pdf": pdf,
+                          "dateAdded": "2024-06-02T08:01:00Z", "dateModified": "2024-06-02T08:01:00Z",
+                          "annotations": [_annotation("ANNLNK01", "highlight", text_position(pdf, 0, "natural"),
+                                                      "00000|000060|00112", 22, annotationText="natural")]}]},
+        {"key": "LINKREL1", "itemType": "report", "title": "A linked file under the base directory",
+         "date": "2018", "dateAdded": "2024-06-03T08:00:00Z", "dateModified": "2024-06-03T08:00:00Z",
+         "attachments": [{"key": "LINKPDF2", "itemType": "attachment", "linkMode": "linked_file",
+                          "title": "relative.pdf", "contentType": "application/pdf",
+                          "path": "attachments:Papers/relative.pdf", "pdf": pdf,
+                          "dateAdded": "2024-06-03T08:01:00Z", "dateModified": "2024-06-03T08:01:00Z",
+                          "annotations": [_annotation("ANNLNK02", "image", {"pageIndex": 1, "rects": [[100.0, 242.0, 300.0, 392.0]]},
+                                                      "00001|000300|00400", 23)]}]},
+        # RSS entries: the same key as a real paper is allowed, since keys are unique per library only
+        {"key": "VITPAPER", "itemType": "preprint", "title": "Feed entry: ViT (not a paper of mine)", "library": FEED,
+         "dateAdded": "2024-07-01T08:00:00Z", "dateModified": "2024-07-01T08:00:00Z"},
+        {"key": "FEEDENT1", "itemType": "journalArticle", "title": "Feed entry: something new", "library": FEED,
+         "tags": [{"tag": "vision"}], "dateAdded": "2024-07-02T08:00:00Z", "dateModified": "2024-07-02T08:00:00Z"},
+        {"key": "GROUPP01", "itemType": "journalArticle", "title": "A paper the group reads", "library": GROUP_ID,
+         "date": "2022", "tags": [{"tag": "vision"}], "collections": ["COLLGRP1"], "createdByUser": GROUP_USERS[0],
+         "dateAdded": "2024-08-01T08:00:00Z", "dateModified": "2024-08-01T08:00:00Z",
+         "attachments": [{"key": "GROUPPDF", "itemType": "attachment", "linkMode": "imported_file",
+                          "title": "Full Text PDF", "contentType": "application/pdf", "filename": "group.pdf",
+                          "pdf": pdf, "createdByUser": GROUP_USERS[0],
+                          "dateAdded": "2024-08-01T08:01:00Z", "dateModified": "2024-08-01T08:01:00Z",
+                          "annotations": [
+                              _annotation("ANNGRP01", "highlight", text_position(pdf, 0, "natural"), "00000|000060|00112",
+                                          30, annotationText="natural", createdByUser=GROUP_USERS[0]),
+                              _annotation("ANNGRP02", "note", {"pageIndex": 0, "rects": [[500.0, 700.0, 522.0, 722.0]]},
+                                          "00000|000000|00070", 31, annotationComment="Ask Ada", createdByUser=GROUP_USERS[1]),
+                              _annotation("ANNGRP03", "highlight", text_position(pdf, 1, "locality"), "00001|000300|00300",
+                                          32, annotationText="locality", annotationAuthorName="Imported Author",
+                                          createdByUser=GROUP_USERS[1])]}]},
+    ]
+    return papers
+
+
+def write_prefs(profile_root: Path, data_dir: Path, base_dir: Path | None) -> Path:
+    """A Zotero profile (profiles.ini + prefs.js) as Zotero writes it, using `data_dir` and `base_dir`."""
+    profile = profile_root / "Profiles" / "abcd1234.default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile_root / "profiles.ini").write_text(
+        "[General]\nStartWithLastProfile=1\n\n[Profile0]\nName=default\nIsRelative=1\n"
+        "Path=Profiles/abcd1234.default\nDefault=1\n", encoding="utf-8")
+    lines = ['// Mozilla User Preferences', f'user_pref("extensions.zotero.dataDir", {json.dumps(str(data_dir))});',
+             'user_pref("extensions.zotero.useDataDir", true);']
+    if base_dir is not None:
+        lines.append(f'user_pref("extensions.zotero.baseAttachmentPath", {json.dumps(str(base_dir))});')
+    (profile / "prefs.js").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return profile / "prefs.js"
+
+
+class ZoteroRunning:
+    """Zotero 10 with `data_dir` open: WAL mode, exclusive locking, the WAL index on the heap (so
+    no -shm), SQLite's default autocheckpoint; what it commits stays in zotero.sqlite-wal until
+    a checkpoint or until it quits (chrome/content/zotero/xpcom/db.js)."""
+
+    def __init__(self, data_dir: Path):
+        self.db = Path(data_dir) / "zotero.sqlite"
+
+    def __enter__(self) -> ZoteroRunning:
+        self.conn = sqlite3.connect(self.db, isolation_level=None)
+        self.conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("SELECT count(*) FROM items").fetchone()  # takes the lock, as Zotero's startup does
+        return self
+
+    def comment(self, key: str, text: str) -> None:
+        """The reader edits an annotation's comment: one committed transaction, as Zotero saves it."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute("UPDATE itemAnnotations SET comment = ? WHERE itemID IN"
+                              " (SELECT itemID FROM items WHERE key = ?)", (text, key))
+            self.conn.execute("UPDATE items SET version = version + 1, synced = 0,"
+                              " clientDateModified = CURRENT_TIMESTAMP WHERE key = ?", (key,))
+
+    def checkpoint(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+    def __exit__(self, *exc) -> None:
+        self.conn.close()  # Zotero quits: SQLite checkpoints and removes the -wal

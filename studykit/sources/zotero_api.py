@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
@@ -18,7 +19,8 @@ from urllib.request import url2pathname
 from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
-    PDF, AttachmentData, Library, build_paper, default_taxonomy, is_paper, item_order,
+    PDF, AttachmentData, Library, annotation_author, annotation_selected, build_paper, default_taxonomy, is_paper,
+    item_order, paper_id,
 )
 
 ENDPOINT_ENV = "STUDYKIT_ZOTERO_ENDPOINT"  # another base URL (tests, a Zotero on another port)
@@ -34,41 +36,56 @@ Progress = Callable[[int, int], None]
 
 def read_library(*, local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
                  items=(), collections=(), tags=(), taxonomy=None, progress: Progress | None = None,
-                 endpoint: str | None = None) -> list[Paper]:
+                 endpoint: str | None = None, only: set[str] | None = None) -> list[Paper]:
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
     nothing selected: the whole library), with their PDF annotations.
 
     Web API credentials default to ZOTERO_LIBRARY_ID, ZOTERO_LIBRARY_TYPE, ZOTERO_API_KEY.
-    `progress(done, total)` is called as items arrive.
+    `progress(done, total)` is called as items arrive. `only`: just the papers with these ids
+    (read by key, the others not at all).
     """
-    client = _Client(local, library_id, library_type, api_key, endpoint or os.environ.get(ENDPOINT_ENV))
+    client = connect(local, library_id, library_type, api_key, endpoint)
     taxonomy = default_taxonomy(taxonomy)
+    if only is not None:
+        prefix = paper_id(client.library, "")
+        items, collections, tags = [i.removeprefix(prefix) for i in only if i.startswith(prefix)], (), ()
+        if not items:
+            return []
     if items or collections or tags:
         selected = client.select(items, collections, tags)
         papers = []
-        for done, (parent, only) in enumerate(selected.values()):
-            papers.append(client.paper(parent, only, client.children, taxonomy))
+        for done, (parent, chosen) in enumerate(selected.values()):
+            papers.append(client.paper(parent, chosen, client.children, client.annotations, taxonomy))
             if progress:
                 progress(done + 1, len(selected))
     else:
-        everything = client.pages(client.zot.items, progress=progress, itemType="-note")
+        # Three listings, each asked for what it holds: /items itself leaves annotations out (search.js).
+        top = client.pages(client.zot.top, progress=progress)
         children = defaultdict(list)
-        for item in everything:
+        for item in client.pages(client.zot.items, itemType="attachment") + \
+                client.pages(client.zot.items, itemType="annotation"):
             if item["data"].get("parentItem"):
                 children[item["data"]["parentItem"]].append(item)
-        papers = [client.paper(item, None, lambda key: children.get(key, []), taxonomy)
-                  for item in everything if _is_paper(item)]
+        papers = [client.paper(item, None, lambda key: children.get(key, []),
+                               lambda key: children.get(key, []), taxonomy)
+                  for item in top if _is_paper(item)]
     return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
 
-def _is_paper(item: dict) -> bool:
-    data = item["data"]
-    return not data.get("deleted") and is_paper(data["itemType"], data.get("parentItem"), data.get("contentType"))
+def connect(local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
+            endpoint: str | None = None) -> _Client:
+    """A client for one library; the endpoint defaults to $STUDYKIT_ZOTERO_ENDPOINT, then pyzotero's."""
+    return _Client(local, library_id, library_type, api_key, endpoint or os.environ.get(ENDPOINT_ENV))
 
 
-def _is_pdf(item: dict) -> bool:
-    data = item["data"]
-    return data["itemType"] == "attachment" and data.get("contentType") == PDF and not data.get("deleted")
+@dataclass
+class Versions:
+    """A `format=versions` answer: who served it, and what changed since the version asked about."""
+
+    server: str  # Zotero-Server-ID ("" from the web API)
+    unchanged: bool  # 304 Not Modified
+    library_version: int
+    versions: dict[str, int]
 
 
 class _Client:
@@ -125,6 +142,9 @@ class _Client:
                     raise UserError(f"Zotero at {self.zot.endpoint} answered {status} {RETRIES} times: "
                                     "try again later") from None
                 time.sleep(_retry_after(response) or RETRY_BASE_S * 2 ** attempt)
+            except ze.PreConditionFailedError:
+                raise UserError(f"Zotero at {self.zot.endpoint} answered 412: another Zotero database answers "
+                                "than the one this run began with (Zotero-Server-ID changed): run again") from None
             except ze.PyZoteroError as exc:  # any other refusal: say it in one line
                 raise UserError(f"Zotero at {self.zot.endpoint}: {' '.join(str(exc).split())[:300]}") from None
             except httpx2.TransportError as exc:
@@ -153,13 +173,44 @@ class _Client:
                 return results
             results.extend(self.call(self.zot.follow))
 
+    def _get(self, route: str, headers: dict | None = None, **params):
+        """A raw GET of `route` in this library (pyzotero has no 304 or plain-text listings)."""
+        url = f"{self.zot.endpoint}/{self.zot.library_type}/{self.zot.library_id}{route}"
+
+        def get():
+            response = self.zot._send("GET", url, params=params, headers={**self.zot._local_headers(), **(headers or {})})
+            self.zot.request = response
+            if response.status_code != 304:  # Not Modified is an answer, not an error
+                self.zot._post_check(response)
+            return response
+
+        return self.call(get)
+
+    def versions(self, since: int, **params) -> Versions:
+        """Key -> version of the items changed after `since` (all when 0), or `unchanged` (304)."""
+        headers = {"If-Modified-Since-Version": str(since)} if since else {}
+        response = self._get("/items", headers, format="versions", since=since, includeTrashed=1, **params)
+        unchanged = response.status_code == 304
+        return Versions(response.headers.get("Zotero-Server-ID", ""), unchanged,
+                        int(response.headers.get("Last-Modified-Version", since)),
+                        {} if unchanged else response.json())
+
+    def keys(self, **params) -> list[str]:
+        """The keys of every item of the listing, trashed ones included."""
+        return self._get("/items", format="keys", includeTrashed=1, **params).text.split()
+
     # --- selection and papers ---------------------------------------------------------------
 
     def item(self, key: str) -> dict:
         return self.call(self.zot.item, key, missing=f"no Zotero item with key {key} in {self.where}")
 
     def children(self, key: str) -> list[dict]:
+        """An item's child attachments and notes (never its annotations: search.js)."""
         return self.pages(self.zot.children, key)
+
+    def annotations(self, attachment_key: str) -> list[dict]:
+        """A PDF's annotations: only asked for by item type do they come (server_localAPI.js)."""
+        return self.pages(self.zot.children, attachment_key, itemType="annotation")
 
     def select(self, keys, collections, tags) -> dict[str, tuple[dict, set[str] | None]]:
         """Paper key -> (its item, the attachment keys to read or None for all its PDFs)."""
@@ -171,6 +222,9 @@ class _Client:
             parent = self.item(data["parentItem"]) if data.get("parentItem") else None
             if data.get("deleted") or (parent and parent["data"].get("deleted")):
                 raise UserError(f"Zotero item {key} is in the trash")
+            if data["itemType"] == "annotation":
+                paper_key = parent["data"].get("parentItem") if parent else None
+                raise UserError(annotation_selected(key, data["parentItem"], paper_key))
             if _is_paper(item):
                 selected[key] = (item, None)
             elif _is_pdf(item):
@@ -200,16 +254,25 @@ class _Client:
                     selected[item["key"]] = (item, None)
         return selected
 
-    def paper(self, item: dict, only: set[str] | None, children_of, taxonomy) -> tuple[tuple, Paper]:
-        """(sort order, Paper) of a paper item; `children_of(key)` lists an item's child items."""
+    def paper(self, item: dict, only: set[str] | None, children_of, annotations_of, taxonomy) -> tuple[tuple, Paper]:
+        """(sort order, Paper) of a paper item; `children_of(key)` lists an item's child attachments,
+        `annotations_of(key)` a PDF's annotations."""
         pdfs = [item] if item["data"]["itemType"] == "attachment" else [
             child for child in children_of(item["key"]) if _is_pdf(child) and (only is None or child["key"] in only)]
         pdfs.sort(key=lambda a: item_order(a["data"]))
         attachments = [AttachmentData(pdf["key"], self.pdf_path(pdf["key"]),
-                                      [_annotation_data(a) for a in children_of(pdf["key"])
+                                      [self._annotation_data(a) for a in annotations_of(pdf["key"])
                                        if a["data"]["itemType"] == "annotation" and not a["data"].get("deleted")])
                        for pdf in pdfs]
         return item_order(item["data"]), build_paper(item["data"], self.library, attachments, taxonomy=taxonomy)
+
+    def _annotation_data(self, item: dict) -> dict:
+        """The annotation's data with its author: its own name, else the Zotero user who made it,
+        which only the web API tells (`meta.createdByUser`); the local API has no such field."""
+        data = dict(item["data"])
+        user = item.get("meta", {}).get("createdByUser") or {}
+        data["annotationAuthorName"] = annotation_author(data, self.library, user.get("username"))
+        return data
 
     def pdf_path(self, key: str) -> Path | None:
         """Where the local Zotero keeps an attachment's file; the web API cannot know."""
@@ -227,14 +290,6 @@ class _Client:
             return None
         path = Path(url2pathname(url.path))
         return path if path.is_file() else None
-
-
-def _annotation_data(item: dict) -> dict:
-    """The annotation's data, with the Zotero user who made it as its author (group libraries)."""
-    data = dict(item["data"])
-    user = item.get("meta", {}).get("createdByUser") or {}
-    data["annotationAuthorName"] = data.get("annotationAuthorName") or user.get("username", "")
-    return data
 
 
 def _retry_after(response) -> float | None:

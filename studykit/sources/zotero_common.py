@@ -21,6 +21,8 @@ KIND_BY_TYPE = {"highlight": "highlight", "note": "note", "image": "image", "ink
                 "underline": "underline", "text": "freetext"}
 # Kinds whose meaning is an area of the page, not words: they get a PNG of it.
 PICTURE_KINDS = ("image", "ink")
+# A group annotation whose author neither its own name nor the source can tell.
+UNKNOWN_AUTHOR = "unknown"
 RENDER_DPI = 150
 
 NOT_PAPERS = ("attachment", "note", "annotation")
@@ -112,6 +114,19 @@ def tag_names(data: dict) -> list[str]:
     return sorted(t["tag"] for t in data.get("tags", ()))
 
 
+def annotation_author(data: dict, library: Library, user: str | None) -> str:
+    """The name the PDF gave, else the Zotero user who made it; in a group, never silently nobody."""
+    name = data.get("annotationAuthorName") or user or ""
+    return name or (UNKNOWN_AUTHOR if library.type == "group" else "")
+
+
+def annotation_selected(key: str, attachment_key: str, paper_key: str | None) -> str:
+    """What to say when the reader selects an annotation's key instead of its paper's."""
+    owner = f"paper {paper_key}" if paper_key else "a standalone PDF"
+    return (f"Zotero item {key} is an annotation (on PDF {attachment_key} of {owner}): "
+            f"select zotero:{paper_key or attachment_key} instead")
+
+
 def select_link(library: Library, key: str) -> str:
     return f"zotero://select/{library.uri_path}/items/{key}"
 
@@ -155,25 +170,32 @@ def paper_from_data(data: dict, library: Library, *, pdf_path: Path | None = Non
     )
 
 
-def _position(data: dict) -> tuple[int, list[tuple[float, float, float, float]]]:
-    """Page index and rectangles (PDF user space, origin bottom-left) of an annotation."""
-    try:
-        position = json.loads(data.get("annotationPosition") or "{}")
-    except json.JSONDecodeError:
-        position = {}
+def _rects(position: dict) -> list[tuple[float, float, float, float]]:
     rects = [tuple(float(v) for v in r[:4]) for r in position.get("rects", ())]
     if not rects and position.get("paths"):  # ink: strokes, not rectangles
         points = [p for path in position["paths"] for p in zip(path[::2], path[1::2])]
         pad = float(position.get("width", 0)) / 2
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         rects = [(min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)]
-    return int(position.get("pageIndex", 0)), rects
+    return rects
+
+
+def _position(data: dict) -> tuple[int, list, list]:
+    """Page index, rectangles (PDF user space, origin bottom-left, unrotated) and the rectangles
+    on the next page of a highlight that runs on (Zotero's `nextPageRects`)."""
+    try:
+        position = json.loads(data.get("annotationPosition") or "{}")
+    except json.JSONDecodeError:
+        position = {}
+    following = [tuple(float(v) for v in r[:4]) for r in position.get("nextPageRects", ())]
+    return int(position.get("pageIndex", 0)), _rects(position), following
 
 
 def annotation_from_data(data: dict, library: Library, attachment_key: str, *, taxonomy,
-                         order: int = 0) -> tuple[Annotation, list]:
-    """An Annotation (rects still unset) and its rectangles in PDF user space."""
-    page_index, pdf_rects = _position(data)
+                         order: int = 0) -> tuple[Annotation, tuple[list, list]]:
+    """An Annotation (rects still unset) and its rectangles in PDF user space, on its page
+    and on the next one."""
+    page_index, pdf_rects, next_rects = _position(data)
     page = page_index + 1
     color = (data.get("annotationColor") or "").lower() or None
     comment = data.get("annotationComment", "") or ""
@@ -194,15 +216,18 @@ def annotation_from_data(data: dict, library: Library, attachment_key: str, *, t
         link=open_pdf_link(library, attachment_key, page, data["key"]),
         sort_key=(order, *sort_key(data.get("annotationSortIndex", ""))),
     )
-    return annotation, pdf_rects
+    return annotation, (pdf_rects, next_rects)
 
 
-def place_on_pdf(placed: list[tuple[Annotation, list]], pdf_path: Path | None,
+def place_on_pdf(placed: list[tuple[Annotation, tuple[list, list]]], pdf_path: Path | None,
                  cached_image: Callable[[str], bytes | None]) -> None:
-    """Give annotations their rects in page coordinates (origin top-left) and area pictures.
+    """Give annotations their rects in unrotated page coordinates (origin top-left, as PyMuPDF's
+    annotation rects) and area pictures.
 
     Rects need the page's box, so without the PDF they stay empty rather than be given in
-    another coordinate system. A picture comes from Zotero's cache, else is rendered.
+    another coordinate system; a highlight that runs onto the next page gets that page's boxes
+    after its own. A picture comes from Zotero's cache, else is rendered; the clip goes through
+    the page's rotation, since a rotated page's pixmap is drawn as shown.
     """
     doc = None
     if pdf_path is not None and pdf_path.is_file() and placed:
@@ -212,20 +237,26 @@ def place_on_pdf(placed: list[tuple[Annotation, list]], pdf_path: Path | None,
             doc = pymupdf.open(pdf_path)
         except (pymupdf.FileDataError, RuntimeError):
             doc = None  # a damaged attachment: the words and comments still count
+
+    def page_at(number: int):
+        return doc[number - 1] if doc is not None and 0 < number <= len(doc) else None
+
     try:
-        for annotation, pdf_rects in placed:
-            page = doc[annotation.page - 1] if doc is not None and annotation.page <= len(doc) else None
+        for annotation, (pdf_rects, next_rects) in placed:
+            page = page_at(annotation.page)
+            boxes = []
             if page is not None:
-                matrix = page.transformation_matrix
-                boxes = [pymupdf.Rect(r) * matrix for r in pdf_rects]
-                annotation.rects = [tuple(round(v, 2) for v in box) for box in boxes]
+                boxes = [pymupdf.Rect(r) * page.transformation_matrix for r in pdf_rects]
+                following = page_at(annotation.page + 1) if next_rects else None
+                extra = [pymupdf.Rect(r) * following.transformation_matrix for r in next_rects] if following else []
+                annotation.rects = [tuple(round(v, 2) for v in box) for box in boxes + extra]
             if annotation.kind in PICTURE_KINDS:
                 annotation.image = cached_image(annotation.id)
-                if annotation.image is None and page is not None and annotation.rects:
-                    area = pymupdf.Rect(annotation.rects[0])
-                    for box in annotation.rects[1:]:
-                        area |= pymupdf.Rect(box)
-                    area &= page.rect
+                if annotation.image is None and boxes:
+                    area = pymupdf.Rect(boxes[0])
+                    for box in boxes[1:]:
+                        area |= box
+                    area = area * page.rotation_matrix & page.rect
                     if not area.is_empty:
                         annotation.image = page.get_pixmap(clip=area, dpi=RENDER_DPI).tobytes("png")
     finally:

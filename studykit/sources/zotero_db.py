@@ -1,9 +1,11 @@
 """Papers and annotations read straight from a Zotero data directory (zotero.sqlite, storage/).
 
-The database is opened with SQLite's immutable URI: read-only, no locking, so it works while
-Zotero runs and holds its exclusive lock. Rows are turned into the Zotero API's data shape
-and converted by `zotero_common`, like the API reader's. `change_stamps` digests what an item's
-note is made of without converting it, so a re-sync reads only the items that changed.
+The database is read lock-free, also while Zotero runs and holds its exclusive lock: in place
+with SQLite's immutable URI, or, when Zotero 10's `-wal` holds recent commits, from a private
+snapshot copy (`zotero_snapshot`). Feed libraries (RSS entries) are not the reader's papers and
+are skipped. Rows are turned into the Zotero API's data shape and converted by `zotero_common`,
+like the API reader's. `change_stamps` digests what an item's note is made of without
+converting it, so a re-sync reads only the items that changed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
-    ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, build_paper, default_taxonomy, is_paper,
-    item_order, paper_id,
+    ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, annotation_author, annotation_selected,
+    build_paper, default_taxonomy, is_paper, item_order, paper_id,
 )
+from studykit.sources.zotero_prefs import BASE_PATH_PREF, base_directory
+from studykit.sources.zotero_snapshot import snapshot
 from vault_export.sync import digest
 
 REQUIRED_TABLES = (
@@ -29,14 +33,13 @@ REQUIRED_TABLES = (
 )
 IMPORTED_LINK_MODES = (0, 1)  # imported_file, imported_url: the file sits in storage/KEY/
 LINKED_FILE = 2
+BASE_PATH_PLACEHOLDER = "attachments:"  # a linked file relative to the base directory (attachments.js)
+READER_LIBRARIES = ("user", "group")  # not 'feed': RSS entries are not the reader's papers
 
 
-def connect(db: Path) -> sqlite3.Connection:
-    """Open zotero.sqlite read-only and lock-free, or say clearly what is wrong with it."""
-    if not db.is_file():
-        raise UserError(f"{db}: no Zotero database here (point --zotero-data-dir at the folder "
-                        "that holds zotero.sqlite; Zotero shows it in Settings > Advanced > Files and Folders)")
-    conn = sqlite3.connect(db.resolve().as_uri() + "?immutable=1", uri=True)
+def connect(uri: str, db: Path) -> sqlite3.Connection:
+    """Open the database at `uri` (zotero.sqlite or its snapshot), or say clearly what is wrong with it."""
+    conn = sqlite3.connect(uri, uri=True)
     try:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
@@ -45,7 +48,7 @@ def connect(db: Path) -> sqlite3.Connection:
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
         conn.close()
-        raise UserError(f"{db}: not a Zotero 6/7 database (no table {', '.join(missing)})")
+        raise UserError(f"{db}: not a Zotero 7 or later database (no table {', '.join(missing)})")
     return conn
 
 
@@ -74,7 +77,12 @@ def change_stamps(data_dir: Path, *, items=(), collections=(), tags=()) -> dict[
 def _reading(data_dir: Path):
     data_dir = Path(data_dir).expanduser()
     db = data_dir / "zotero.sqlite"
-    with closing(connect(db)) as conn:
+    if not db.is_file():
+        raise UserError(f"{db}: no Zotero database here (point --zotero-data-dir at the folder "
+                        "that holds zotero.sqlite; Zotero shows it in Settings > Advanced > Files and Folders)")
+    if db.stat().st_size == 0:
+        raise UserError(f"{db}: is empty (0 bytes), not a Zotero database")
+    with snapshot(db) as uri, closing(connect(uri, db)) as conn:
         try:
             yield _Reader(conn, data_dir)
         except sqlite3.DatabaseError as exc:
@@ -103,16 +111,19 @@ def _multipart_to_str(value: str) -> str:
 class _Reader:
     def __init__(self, conn: sqlite3.Connection, data_dir: Path):
         self.conn, self.data_dir = conn, data_dir
+        self._base: tuple[Path | None, Path | None] | None = None
         groups = dict(conn.execute("SELECT libraryID, groupID FROM groups")) if self._has("groups") else {}
         self.libraries = {lib: Library("group", groups.get(lib)) if kind == "group" else Library()
-                          for lib, kind in conn.execute("SELECT libraryID, type FROM libraries")}
+                          for lib, kind in conn.execute("SELECT libraryID, type FROM libraries")
+                          if kind in READER_LIBRARIES}
+        readable = json.dumps(list(self.libraries))
         # Every item that is not an annotation: few enough to hold, and needed to resolve keys.
         self.items = {row[0]: row for row in conn.execute(
             "SELECT i.itemID, i.key, i.libraryID, t.typeName, i.dateAdded, i.dateModified,"
             " d.itemID IS NOT NULL, a.parentItemID, a.linkMode, a.contentType, a.path"
             " FROM items i JOIN itemTypes t USING (itemTypeID)"
             " LEFT JOIN deletedItems d USING (itemID) LEFT JOIN itemAttachments a USING (itemID)"
-            " WHERE t.typeName != 'annotation'")}
+            " WHERE t.typeName != 'annotation' AND i.libraryID IN (SELECT value FROM json_each(?))", (readable,))}
         self.by_key = defaultdict(list)
         for row in self.items.values():
             self.by_key[row[1]].append(row)
@@ -137,11 +148,15 @@ class _Reader:
                     selection[paper_id] = None
                 else:
                     selection.setdefault(paper_id, set()).add(attachment_id)
+        trashed = "SELECT collectionID FROM deletedCollections" if self._has("deletedCollections") else "SELECT NULL"
+        live = self.conn.execute(
+            "SELECT collectionID, key, collectionName FROM collections WHERE collectionID NOT IN"
+            f" ({trashed}) AND libraryID IN (SELECT value FROM json_each(?))", (json.dumps(list(self.libraries)),)
+        ).fetchall()
         for wanted in collections:
-            found = [cid for cid, key, name in self.conn.execute(
-                "SELECT collectionID, key, collectionName FROM collections") if wanted in (key, name)]
+            found = [cid for cid, key, name in live if wanted in (key, name)]
             if not found:
-                names = sorted({n for (n,) in self.conn.execute("SELECT collectionName FROM collections")})
+                names = sorted({name for _, _, name in live})
                 raise UserError(f"no Zotero collection named or keyed {wanted!r} "
                                 f"(collections: {', '.join(names) or 'none'})")
             for (item_id,) in self.conn.execute(
@@ -160,7 +175,7 @@ class _Reader:
         return selection
 
     def _resolve_key(self, key: str) -> list[tuple[int, int | None]]:
-        rows = self.by_key.get(key)
+        rows = self.by_key.get(key) or self._annotation_rows(key)
         if not rows:
             raise UserError(f"no Zotero item with key {key} in {self.data_dir / 'zotero.sqlite'}")
         found = []
@@ -168,6 +183,8 @@ class _Reader:
             item_id, _, _, kind, _, _, deleted, parent, _, content_type, _ = row
             if deleted or (parent is not None and self.items[parent][6]):
                 raise UserError(f"Zotero item {key} is in the trash")
+            if kind == "annotation":
+                raise UserError(annotation_selected(key, *self._annotation_owner(item_id)))
             if self._is_paper(row):
                 found.append((item_id, None))
             elif kind == "attachment" and content_type == PDF:
@@ -175,6 +192,20 @@ class _Reader:
             else:
                 raise UserError(f"Zotero item {key} is not a paper or a PDF attachment (it is a {kind})")
         return found
+
+    def _annotation_rows(self, key: str) -> list[tuple]:
+        """An annotation's key, shaped like `self.items` rows, so selecting it can be told apart."""
+        return [(item_id, key, library, "annotation", None, None, False, parent, None, None, None)
+                for item_id, library, parent in self.conn.execute(
+                    "SELECT i.itemID, i.libraryID, a.parentItemID FROM items i JOIN itemAnnotations a USING (itemID)"
+                    " WHERE i.key = ?", (key,)) if library in self.libraries]
+
+    def _annotation_owner(self, item_id: int) -> tuple[str, str | None]:
+        """(attachment key, paper key or None) of an annotation."""
+        (attachment,) = self.conn.execute("SELECT parentItemID FROM itemAnnotations WHERE itemID = ?",
+                                          (item_id,)).fetchone()
+        row = self.items[attachment]
+        return row[1], self.items[row[7]][1] if row[7] is not None else None
 
     def paper_id(self, item_id: int) -> str:
         row = self.items[item_id]
@@ -303,9 +334,11 @@ class _Reader:
         annotations: dict[int, list[dict]] = defaultdict(list)
         for (item_id, parent, key, kind, author, text, comment, color, label, sort_index, position,
              added, modified, user) in rows:
+            library = self.libraries[self.items[parent][2]]
             annotations[parent].append({
                 "key": key, "annotationType": ANNOTATION_TYPES[kind - 1] if 0 < kind <= 6 else "note",
-                "annotationAuthorName": author or user or "", "annotationText": text or "",
+                "annotationAuthorName": annotation_author({"annotationAuthorName": author}, library, user),
+                "annotationText": text or "",
                 "annotationComment": comment or "", "annotationColor": color or "",
                 "annotationPageLabel": label or "", "annotationSortIndex": sort_index,
                 "annotationPosition": position, "tags": tags.get(item_id, []),
@@ -317,11 +350,26 @@ class _Reader:
         key, link_mode, stored = row[1], row[8], row[10] or ""
         if link_mode in IMPORTED_LINK_MODES and stored.startswith("storage:"):
             path = self.data_dir / "storage" / key / stored.removeprefix("storage:")
+        elif link_mode == LINKED_FILE and stored.startswith(BASE_PATH_PLACEHOLDER):
+            base = self._base_directory()
+            if base is None:
+                return None  # no profile says where the base directory is: the annotations still count
+            path = base / stored.removeprefix(BASE_PATH_PLACEHOLDER)
         elif link_mode == LINKED_FILE and Path(stored).is_absolute():
             path = Path(stored)
         else:
-            return None  # relative to a base directory only Zotero's prefs know, or no file
+            return None
         return path if path.is_file() else None
+
+    def _base_directory(self) -> Path | None:
+        """Zotero's linked-file base directory from the profile's prefs.js; one that is gone is an error."""
+        if self._base is None:
+            self._base = base_directory(self.data_dir)
+        base, prefs = self._base
+        if base is not None and not base.is_dir():
+            raise UserError(f"{prefs}: the linked-file base directory {base} ({BASE_PATH_PREF}) does not exist: "
+                            "reconnect the drive, or set it again in Zotero Settings > Advanced > Files and Folders")
+        return base
 
     def _cached_image_path(self, library: Library, key: str) -> Path:
         folder = "library" if library.type == "user" else f"groups/{library.group_id}"

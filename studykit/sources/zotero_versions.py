@@ -1,0 +1,109 @@
+"""The API path's change stamps: what a paper is made of, told by Zotero's version counters.
+
+Every object Zotero serves has a `version`, and a listing's `Last-Modified-Version` is the
+library's. A run asks `/items?format=versions` with `since` the version it saw last and
+`If-Modified-Since-Version` (server_localAPI.js): a 304 says nothing changed; otherwise only the
+changed items are fetched, and `format=keys` tells which are gone. What it learnt is cached in
+the vault (`.studykit/zotero-api-versions.json`, a cache: losing it costs one full listing),
+keyed by `Zotero-Server-ID`: the local API's versions count on one database only, so another
+machine's or a restored database's counter is never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from studykit.sources.zotero_api import connect
+from studykit.sources.zotero_common import PDF, is_paper, item_order, paper_id
+from vault_export.sync import digest
+
+CACHE_FILE = Path(".studykit") / "zotero-api-versions.json"
+FORMAT = 1
+BATCH = 50  # keys per itemKey= request (the web API's limit)
+
+
+def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, library_type: str | None = None,
+                  api_key=None, endpoint: str | None = None, items=(), collections=(), tags=()) -> dict[str, str]:
+    """Paper id -> a digest of the versions of the paper, its PDFs and their annotations (and the
+    PDFs' md5 and mtime), in the order `zotero_api.read_library` returns them."""
+    client = connect(local, library_id, library_type, api_key, endpoint)
+    path = Path(cache_root) / CACHE_FILE
+    cache = _load(path)
+    server, library_version, known = _refresh(client, cache)
+    _save(path, cache, server, library_version, known, client.where)
+    if items or collections or tags:
+        chosen = {key: only for key, (_, only) in client.select(items, collections, tags).items()}
+    else:
+        chosen = {key: None for key, entry in known.items()
+                  if not entry["parent"] and not entry["deleted"]
+                  and is_paper(entry["type"], None, entry["contentType"])}
+    children: dict[str, list[str]] = {}
+    for key, entry in known.items():
+        if entry["parent"] and not entry["deleted"]:
+            children.setdefault(entry["parent"], []).append(key)
+    stamps = []
+    for key, only in chosen.items():
+        entry = known.get(key)
+        if entry is None:  # not yet in the listing (a race with Zotero): no stamp can be trusted
+            return {}
+        pdfs = [key] if entry["type"] == "attachment" else sorted(
+            c for c in children.get(key, ()) if known[c]["type"] == "attachment"
+            and known[c]["contentType"] == PDF and (only is None or c in only))
+        parts = [server, _entry_stamp(entry)]
+        for pdf in pdfs:
+            parts.append((pdf, _entry_stamp(known[pdf]), sorted(
+                (a, known[a]["version"]) for a in children.get(pdf, ()) if known[a]["type"] == "annotation")))
+        order = item_order({"dateAdded": entry["dateAdded"], "key": key})
+        stamps.append((order, paper_id(client.library, key), digest(repr(parts).encode())))
+    return {paper: stamp for _, paper, stamp in sorted(stamps)}
+
+
+def _entry_stamp(entry: dict) -> tuple:
+    return entry["version"], entry["deleted"], entry.get("md5"), entry.get("mtime")
+
+
+def _refresh(client, cache: dict) -> tuple[str, int, dict]:
+    """(server id, library version, key -> what the stamps need) brought up to date."""
+    since = cache.get("version", 0)
+    known = cache.get("items", {})
+    answer = client.versions(since=since)
+    server = answer.server or f"web:{client.where}"
+    if server != cache.get("server") or client.where != cache.get("library"):
+        since, known = 0, {}
+        if cache:
+            answer = client.versions(since=0)
+    if answer.unchanged:
+        return server, since, known
+    changed = dict(answer.versions)
+    changed.update(client.versions(since=since, itemType="annotation").versions)
+    present = set(client.keys()) | set(client.keys(itemType="annotation"))
+    known = {key: entry for key, entry in known.items() if key in present}
+    wanted = sorted(changed)
+    for start in range(0, len(wanted), BATCH):
+        batch = ",".join(wanted[start:start + BATCH])
+        for item in client.pages(client.zot.items, itemKey=batch, includeTrashed=1) + \
+                client.pages(client.zot.items, itemKey=batch, itemType="annotation", includeTrashed=1):
+            data = item["data"]
+            known[item["key"]] = {"version": data.get("version", item.get("version", 0)), "type": data["itemType"],
+                                  "parent": data.get("parentItem") or "", "deleted": bool(data.get("deleted")),
+                                  "contentType": data.get("contentType"), "dateAdded": data.get("dateAdded"),
+                                  "md5": data.get("md5"), "mtime": data.get("mtime")}
+    return server, answer.library_version, known
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if data.get("format") == FORMAT else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save(path: Path, cache: dict, server: str, version: int, known: dict, library: str) -> None:
+    data = {"format": FORMAT, "server": server, "library": library, "version": version, "items": known}
+    if data == cache:
+        return
+    from vault_export.atomic import write_atomic
+
+    write_atomic(path, json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n", durable=False)
