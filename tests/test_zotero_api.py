@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -45,16 +48,57 @@ def test_local_api_reads_papers_annotations_and_local_pdfs(server, data_dir):
     assert all(r.startswith("/api/users/0/") for r in server.requests)
 
 
-def test_large_library_is_read_page_by_page(tmp_path):
-    library = generate_papers(30, 3)
+def test_a_paper_selected_by_key_keeps_every_annotation(server):
+    """Zotero never lists annotations under /children: a reader that asks there gets none."""
+    [vit] = zotero_api.read_library(endpoint=server.url, items=["VITPAPER"])
+    assert len(vit.annotations) == 8
+    children = json.loads(urlopen(f"{server.url}/users/0/items/VITPDF01/children").read())
+    assert children == []  # the PDF has no child attachments or notes, and annotations are not children here
+    asked = json.loads(urlopen(f"{server.url}/users/0/items/VITPDF01/children?itemType=annotation").read())
+    assert len(asked) == 8 and all("annotationText" not in a["data"] for a in asked
+                                   if a["data"]["annotationType"] in ("note", "image", "ink", "text"))
+    assert any("itemType=annotation" in r for r in server.requests)
+
+
+def test_the_double_answers_as_zotero_does(server):
+    def get(route: str, **headers):
+        try:
+            with urlopen(Request(f"{server.url}{route}", headers=headers)) as answer:
+                return answer.status, answer.headers, answer.read()
+        except HTTPError as refused:
+            return refused.code, refused.headers, refused.read()
+
+    status, headers, body = get("/users/0/items/top")
+    top = json.loads(body)
+    assert status == 200 and headers["Total-Results"] == str(len(top)) and headers["Zotero-Server-ID"]
+    assert headers["Zotero-Schema-Version"] and "TRASHED1" not in {i["key"] for i in top}
+    dates = [i["data"]["dateModified"] for i in top]
+    assert dates == sorted(dates, reverse=True)  # dateModified, newest first, by default
+    assert get("/users/0/items/TRASHED1")[2].count(b'"deleted": true') == 1
+    version = headers["Last-Modified-Version"]
+    assert get("/users/0/items/top", **{"If-Modified-Since-Version": version})[0] == 304
+    assert get("/users/0/items?since=notanumber")[0] == 400
+    assert get("/users/5/items")[0] == 400
+    assert get("/users/0/items", **{"Zotero-Server-ID": "ANOTHER"})[0] == 412
+    status, _, keys = get("/users/0/collections/COLLVIS1/items?format=keys")
+    assert keys.decode().split() == ["VITPDF01", "VITSNAP1", "VITPAPER"] or set(keys.decode().split()) == {
+        "VITPAPER", "VITPDF01", "VITSNAP1"}  # the paper and its child attachments, no annotation
+    vit = json.loads(get("/users/0/items/VITPAPER")[2])
+    assert vit["meta"]["numChildren"] == 2 and "createdByUser" not in vit["meta"]
+    assert set(vit["links"]) >= {"self", "alternate", "attachment"}
+
+
+def test_large_library_is_read_page_by_page_from_the_web_api(monkeypatch):
+    monkeypatch.setenv("ZOTERO_LIBRARY_ID", "123456")
+    library = generate_papers(130, 1)
     seen = []
-    with ZoteroServer(library, max_limit=25) as server:
-        papers = zotero_api.read_library(endpoint=server.url, progress=lambda done, total: seen.append((done, total)))
-    assert len(papers) == 30 and all(len(p.annotations) == 3 for p in papers)
-    total = 30 * 5  # a paper, its PDF and three annotations
-    assert seen == [(25 * n, total) for n in range(1, 7)]
-    listing = [r for r in server.requests if "/items?" in r]
-    assert len(listing) == 6 and all(f"start={25 * n}" in listing[n] for n in range(1, 6))
+    with ZoteroServer(library) as server:
+        papers = zotero_api.read_library(local=False, endpoint=server.web_url,
+                                         progress=lambda done, total: seen.append((done, total)))
+    assert len(papers) == 130 and all(len(p.annotations) == 1 for p in papers)
+    assert seen == [(100, 130), (130, 130)]  # the web API's pages hold at most 100
+    top = [r for r in server.requests if "/items/top" in r]
+    assert len(top) == 2 and "start=100" in top[1]
 
 
 def test_rate_limit_waits_for_retry_after(server):
@@ -99,6 +143,18 @@ def test_unknown_key_and_collection(server):
         zotero_api.read_library(endpoint=server.url, collections=["Nope"])
     with pytest.raises(UserError, match="TRASHED1 is in the trash"):
         zotero_api.read_library(endpoint=server.url, items=["TRASHED1"])
+    with pytest.raises(UserError, match=r"^Zotero item ANNYEL01 is an annotation \(on PDF VITPDF01 of paper VITPAPER\): "
+                                        "select zotero:VITPAPER instead$"):
+        zotero_api.read_library(endpoint=server.url, items=["ANNYEL01"])
+
+
+def test_refusals_are_one_line(server):
+    server.fail(400, body="Invalid 'sort' value 'x'")
+    with pytest.raises(UserError, match="answered 400: Invalid 'sort' value 'x'$"):
+        zotero_api.read_library(endpoint=server.url, items=["GPTBOOK1"])
+    server.fail(412, body="Zotero-Server-ID mismatch")
+    with pytest.raises(UserError, match="answered 412: another Zotero database answers"):
+        zotero_api.read_library(endpoint=server.url, items=["GPTBOOK1"])
 
 
 def test_selection_by_attachment_collection_and_tag(server):
@@ -127,14 +183,19 @@ def test_web_api_with_credentials_from_the_environment(papers, monkeypatch):
 
 
 def test_group_library_through_the_local_api(tmp_path):
-    [paper] = generate_papers(1, 2, seed=5)
+    [paper] = generate_papers(1, 3, seed=5)
     attachment = paper["attachments"][0]
     attachment["pdf"] = make_pdf()
     attachment["annotations"][1]["createdByUser"] = {"id": 9, "username": "grace"}
+    attachment["annotations"][2]["annotationAuthorName"] = "Imported Author"
     data_dir = build_library(tmp_path, [{**paper, "library": 777}])
-    with ZoteroServer([paper], group_id=777, data_dir=data_dir) as server:
+    with ZoteroServer([{**paper, "library": 777}], group_id=777, data_dir=data_dir) as server:
         [read] = zotero_api.read_library(endpoint=server.url, library_type="group", library_id=777)
+        [web] = zotero_api.read_library(local=False, endpoint=server.web_url, library_type="group",
+                                        library_id=777, api_key="k")
     assert read.id == f"zotero:g777:{paper['key']}"
     assert read.pdf_path == data_dir / "storage" / attachment["key"] / attachment["filename"]
-    assert [a.author for a in read.annotations] == ["", "grace"]
+    # The local API cannot say who made an annotation (no createdByUser): never silently nobody.
+    assert [a.author for a in read.annotations] == ["unknown", "unknown", "Imported Author"]
+    assert [a.author for a in web.annotations] == ["unknown", "grace", "Imported Author"]
     assert read.annotations[0].link.startswith(f"zotero://open-pdf/groups/777/items/{attachment['key']}?page=1")

@@ -13,7 +13,12 @@ import pytest
 from studykit.errors import UserError
 from studykit.model import Category
 from studykit.sources import zotero_db
-from zotero_fixture import SAMPLE_COLLECTIONS, build_library, generate_papers, make_pdf, sample_papers
+from studykit.sources import zotero_snapshot
+from studykit.sources.zotero_prefs import PREFS_ENV
+from zotero_fixture import (
+    REAL_COLLECTIONS, SAMPLE_COLLECTIONS, ZoteroRunning, build_library, generate_papers, make_pdf, real_papers,
+    sample_papers, write_prefs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +152,10 @@ def test_bad_databases_name_the_file(tmp_path):
         zotero_db.read_library(tmp_path)
     (tmp_path / "zotero.sqlite").unlink()
     sqlite3.connect(tmp_path / "zotero.sqlite").execute("CREATE TABLE items (itemID INTEGER)").connection.close()
-    with pytest.raises(UserError, match="zotero.sqlite: not a Zotero 6/7 database .*itemAnnotations"):
+    with pytest.raises(UserError, match="zotero.sqlite: not a Zotero 7 or later database .*itemAnnotations"):
+        zotero_db.read_library(tmp_path)
+    (tmp_path / "zotero.sqlite").write_bytes(b"")
+    with pytest.raises(UserError, match=r"zotero.sqlite: is empty \(0 bytes\), not a Zotero database$"):
         zotero_db.read_library(tmp_path)
 
 
@@ -187,3 +195,137 @@ def test_reading_the_database_does_not_import_torch(library):
             f"zotero_db.read_library({str(library[0])!r}); print(json.dumps('torch' in sys.modules))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) is False
+
+
+# --- Zotero as it really runs ---------------------------------------------------------------
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def _comment(papers, key):
+    return next(a.comment for p in papers for a in p.annotations if a.id == key)
+
+
+@pytest.mark.parametrize("schema", [123, 129], ids=["Zotero 8.0.4", "Zotero 10"])
+def test_an_edit_zotero_10_keeps_in_its_wal_is_read(tmp_path, schema):
+    data_dir = build_library(tmp_path, sample_papers(), schema_version=schema)
+    with ZoteroRunning(data_dir) as zotero:
+        zotero.comment("ANNYEL01", "edited a minute ago")
+        immutable = sqlite3.connect((data_dir / "zotero.sqlite").as_uri() + "?immutable=1", uri=True)
+        stale = immutable.execute("SELECT comment FROM itemAnnotations JOIN items USING (itemID)"
+                                  " WHERE key = 'ANNYEL01'").fetchone()
+        immutable.close()
+        assert stale == ("the core idea",)  # only the -wal has the edit: an immutable open misses it
+        before = _files(data_dir)
+        assert set(before) == {"zotero.sqlite", "zotero.sqlite-wal"}  # WAL index on the heap: no -shm
+        assert _comment(zotero_db.read_library(data_dir, items=["VITPAPER"]), "ANNYEL01") == "edited a minute ago"
+        assert _comment(zotero_db.read_library(data_dir), "ANNYEL01") == "edited a minute ago"
+        assert _files(data_dir) == before  # nothing written beside the user's files
+        zotero.comment("ANNYEL01", "and again")  # Zotero's exclusive lock is still its own
+        zotero.checkpoint()
+    assert _comment(zotero_db.read_library(data_dir), "ANNYEL01") == "and again"
+
+
+def test_a_checkpoint_racing_the_copy_is_retried(tmp_path, monkeypatch):
+    data_dir = build_library(tmp_path, sample_papers())
+    copies = []
+    real_copy = zotero_snapshot.shutil.copyfile
+    with ZoteroRunning(data_dir) as zotero:
+        zotero.comment("ANNYEL01", "first")
+
+        def racing(source, target):
+            copies.append(source)
+            if len(copies) == 1:  # Zotero commits while the main file is being copied
+                zotero.comment("ANNYEL01", "committed during the copy")
+            return real_copy(source, target)
+
+        monkeypatch.setattr(zotero_snapshot.shutil, "copyfile", racing)
+        papers = zotero_db.read_library(data_dir, items=["VITPAPER"])
+    assert len(copies) == 4  # two files, twice
+    assert _comment(papers, "ANNYEL01") == "committed during the copy"
+
+
+def test_a_wal_that_cannot_be_copied_consistently_says_close_zotero(tmp_path, monkeypatch):
+    data_dir = build_library(tmp_path, sample_papers())
+    monkeypatch.setattr(zotero_snapshot, "RETRY_BASE_S", 0.001)
+    real_copy = zotero_snapshot.shutil.copyfile
+    with ZoteroRunning(data_dir) as zotero:
+        zotero.comment("ANNYEL01", "busy")
+
+        def always_writing(source, target):
+            zotero.comment("ANNYEL01", f"busy {source}")
+            return real_copy(source, target)
+
+        monkeypatch.setattr(zotero_snapshot.shutil, "copyfile", always_writing)
+        with pytest.raises(UserError, match=r"zotero.sqlite-wal: changed while it was copied after 5 tries; "
+                                            r"Zotero is writing or checkpointing it: close Zotero"):
+            zotero_db.read_library(data_dir)
+
+        def unreadable(source, target):
+            raise PermissionError(13, "Permission denied", str(source))
+
+        monkeypatch.setattr(zotero_snapshot.shutil, "copyfile", unreadable)
+        with pytest.raises(UserError, match=r"zotero.sqlite-wal: cannot be read \(Permission denied\) after 5 tries"):
+            zotero_db.read_library(data_dir)
+
+
+@pytest.fixture
+def real(tmp_path, monkeypatch):
+    data_dir = build_library(tmp_path / "Zotero", real_papers(tmp_path / "linked"), collections=REAL_COLLECTIONS,
+                             base_dir=tmp_path / "base")
+    monkeypatch.setenv(PREFS_ENV, str(write_prefs(tmp_path / "profile", data_dir, tmp_path / "base")))
+    return data_dir
+
+
+def test_feed_entries_are_not_papers(real):
+    papers = {p.zotero_key: p for p in zotero_db.read_library(real)}
+    assert "FEEDENT1" not in papers
+    assert papers["VITPAPER"].title.startswith("An Image is Worth")  # the feed entry with its key is no rival
+    with pytest.raises(UserError, match="no Zotero item with key FEEDENT1"):
+        zotero_db.read_library(real, items=["FEEDENT1"])
+    assert [p.zotero_key for p in zotero_db.read_library(real, tags=["vision"])] == ["VITPAPER", "ROTPAPER", "GROUPP01"]
+
+
+def test_linked_files_absolute_and_under_the_base_directory(real, tmp_path, monkeypatch):
+    papers = {p.zotero_key: p for p in zotero_db.read_library(real, items=["LINKABS1", "LINKREL1"])}
+    assert papers["LINKABS1"].pdf_path == tmp_path / "linked" / "elsewhere" / "report.pdf"
+    assert papers["LINKREL1"].pdf_path == tmp_path / "base" / "Papers" / "relative.pdf"
+    assert papers["LINKREL1"].annotations[0].image.startswith(b"\x89PNG")  # rendered from the resolved file
+    monkeypatch.setenv(PREFS_ENV, str(tmp_path / "no-profile" / "prefs.js"))
+    [unknown] = zotero_db.read_library(real, items=["LINKREL1"])
+    assert unknown.pdf_path is None and len(unknown.annotations) == 1  # no base directory known: words still count
+    monkeypatch.setenv(PREFS_ENV, str(write_prefs(tmp_path / "profile2", real, tmp_path / "unplugged-drive")))
+    with pytest.raises(UserError, match=r"prefs.js: the linked-file base directory .*unplugged-drive "
+                                        r"\(extensions.zotero.baseAttachmentPath\) does not exist"):
+        zotero_db.read_library(real, items=["LINKREL1"])
+
+
+def test_the_profile_is_found_by_its_data_directory(real, tmp_path, monkeypatch):
+    monkeypatch.delenv(PREFS_ENV)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    write_prefs(tmp_path / "home" / ".zotero" / "zotero", real, tmp_path / "base")
+    [paper] = zotero_db.read_library(real, items=["LINKREL1"])
+    assert paper.pdf_path == tmp_path / "base" / "Papers" / "relative.pdf"
+
+
+def test_image_annotation_on_a_rotated_page_shows_what_is_under_it(real):
+    [paper] = zotero_db.read_library(real, items=["ROTPAPER"])
+    image = next(a for a in paper.annotations if a.id == "ANNROT01")
+    pixmap = pymupdf.Pixmap(image.image)
+    # The page is shown turned by 90 degrees: the 200 x 150 pt area is 150 wide and 200 high.
+    assert (pixmap.width, pixmap.height) == (pytest.approx(150 * 150 / 72, abs=2), pytest.approx(200 * 150 / 72, abs=2))
+    blue = sum(1 for x in range(0, pixmap.width, 10) for y in range(0, pixmap.height, 10)
+               if pixmap.pixel(x, y)[2] > 200 and pixmap.pixel(x, y)[0] < 80)
+    assert blue / (len(range(0, pixmap.width, 10)) * len(range(0, pixmap.height, 10))) > 0.95
+
+
+def test_a_highlight_running_onto_the_next_page_has_both_pages_boxes(real):
+    [paper] = zotero_db.read_library(real, items=["ROTPAPER"])
+    running = next(a for a in paper.annotations if a.id == "ANNNEXT1")
+    with pymupdf.open(paper.pdf_path) as doc:
+        first = doc[0].search_for("to a standard Transformer encoder.")[0]
+        second = doc[1].search_for("When pre-trained")[0]
+    assert running.rects == [pytest.approx(tuple(first), abs=0.01), pytest.approx(tuple(second), abs=0.01)]
+    assert running.text == "to a standard Transformer encoder. When pre-trained"

@@ -1,20 +1,36 @@
-"""One library, read through the Zotero API and from zotero.sqlite, gives the same Papers."""
+"""One library, read through the Zotero local API and from zotero.sqlite, gives the same Papers.
+
+The library is what a real profile holds (tests/zotero_fixture.py `real_papers`): feeds, a
+trashed collection, linked files (absolute and base-relative), a rotated page, a highlight
+running onto the next page, and a group with two users; the API double answers as Zotero does.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from studykit.sources import zotero_api, zotero_db
-from zotero_fixture import SAMPLE_COLLECTIONS, build_library, generate_papers, sample_papers
+from studykit.sources.zotero_prefs import PREFS_ENV
+from zotero_fixture import GROUP_ID, REAL_COLLECTIONS, build_library, generate_papers, real_papers, write_prefs
 from zotero_server import ZoteroServer
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    papers = sample_papers() + generate_papers(20, 6, seed=11)
-    data_dir = build_library(tmp_path_factory.mktemp("zotero"), papers, collections=SAMPLE_COLLECTIONS)
-    with ZoteroServer(papers, collections=SAMPLE_COLLECTIONS, data_dir=data_dir, max_limit=25) as server:
-        yield data_dir, server
+    root = tmp_path_factory.mktemp("zotero")
+    papers = real_papers(root / "linked") + generate_papers(10, 4, seed=11)
+    data_dir = build_library(root / "data", papers, collections=REAL_COLLECTIONS, base_dir=root / "base")
+    prefs = write_prefs(root / "profile", data_dir, root / "base")
+    saved = os.environ.get(PREFS_ENV)
+    os.environ[PREFS_ENV] = str(prefs)
+    try:
+        with ZoteroServer(papers, collections=REAL_COLLECTIONS, data_dir=data_dir, base_dir=root / "base") as user, \
+                ZoteroServer(papers, collections=REAL_COLLECTIONS, data_dir=data_dir, group_id=GROUP_ID) as group:
+            yield data_dir, user, group
+    finally:
+        os.environ.pop(PREFS_ENV) if saved is None else os.environ.__setitem__(PREFS_ENV, saved)
 
 
 def _everything(papers):
@@ -22,24 +38,56 @@ def _everything(papers):
     return [(p.to_json(), [a.image for a in p.annotations], [a.sort_key for a in p.annotations]) for p in papers]
 
 
+def _in(papers, prefix: str):
+    return [p for p in papers if p.id.startswith(prefix)]
+
+
 @pytest.mark.parametrize("selection", [
     {},
-    {"items": ["VITPDF01", "STANDPDF"]},
+    {"items": ["VITPDF01", "STANDPDF", "ROTPAPER", "LINKREL1", "LINKABS1"]},
     {"collections": ["Reading", "COLLVIS1"]},
-    {"tags": ["nlp", "generated"]},
-], ids=["whole library", "attachment keys", "collections", "tags"])
-def test_api_and_database_agree(library, selection):
-    data_dir, server = library
-    from_db = zotero_db.read_library(data_dir, **selection)
+    {"tags": ["nlp", "generated", "vision"]},
+], ids=["whole library", "keys", "collections", "tags"])
+def test_user_library_api_and_database_agree(library, selection):
+    data_dir, server, _ = library
+    from_db = _in(zotero_db.read_library(data_dir, **selection), "zotero:u:")
     from_api = zotero_api.read_library(endpoint=server.url, **selection)
     assert [p.zotero_key for p in from_api] == [p.zotero_key for p in from_db]
     assert _everything(from_api) == _everything(from_db)
     assert sum(len(p.annotations) for p in from_db) > 0
+    assert "FEEDENT1" not in {p.zotero_key for p in from_db}  # a feed entry is no paper
+
+
+def test_whole_library_holds_what_a_real_profile_holds(library):
+    data_dir, server, _ = library
+    papers = {p.zotero_key: p for p in _in(zotero_db.read_library(data_dir), "zotero:u:")}
+    assert papers["VITPAPER"].title.startswith("An Image is Worth")  # not the feed entry with its key
+    assert papers["LINKABS1"].pdf_path is not None and papers["LINKREL1"].pdf_path is not None
+    running_on = next(a for a in papers["ROTPAPER"].annotations if a.id == "ANNNEXT1")
+    assert len(running_on.rects) == 2 and running_on.text.endswith("When pre-trained")
+
+
+@pytest.mark.parametrize("selection", [
+    {}, {"items": ["GROUPP01"]}, {"collections": ["Group reading"]}, {"tags": ["vision"]},
+], ids=["whole library", "key", "collection", "tag"])
+def test_group_library_api_and_database_agree(library, selection):
+    data_dir, _, server = library
+    from_db = _in(zotero_db.read_library(data_dir, **selection), f"zotero:g{GROUP_ID}:")
+    from_api = zotero_api.read_library(endpoint=server.url, library_type="group", library_id=GROUP_ID, **selection)
+    assert [p.zotero_key for p in from_api] == [p.zotero_key for p in from_db] == ["GROUPP01"]
+    # Who made an annotation: the database knows the Zotero user; the local API has no such
+    # field, so it says "unknown", never an empty author. A name the PDF gave comes from both.
+    assert [a.author for a in from_db[0].annotations] == ["grace", "ada", "Imported Author"]
+    assert [a.author for a in from_api[0].annotations] == ["unknown", "unknown", "Imported Author"]
+    for paper in from_db + from_api:
+        for annotation in paper.annotations:
+            annotation.author = ""
+    assert _everything(from_api) == _everything(from_db)
 
 
 def test_the_comparison_sees_a_difference(library):
     """Guard: a library that differs in one comment does not compare equal."""
-    data_dir, server = library
+    data_dir, server, _ = library
     from_db = zotero_db.read_library(data_dir, items=["VITPAPER"])
     served = next(item["data"] for item in server.items if item["key"] == "ANNYEL01")
     served["annotationComment"] = "changed"
@@ -47,3 +95,21 @@ def test_the_comparison_sees_a_difference(library):
         assert _everything(zotero_api.read_library(endpoint=server.url, items=["VITPAPER"])) != _everything(from_db)
     finally:
         served["annotationComment"] = "the core idea"
+
+
+@pytest.mark.parametrize("reader", ["api", "db"])
+def test_selecting_an_annotation_or_a_trashed_collection_says_so(library, reader):
+    data_dir, server, _ = library
+
+    def read(**selection):
+        if reader == "db":
+            return zotero_db.read_library(data_dir, **selection)
+        return zotero_api.read_library(endpoint=server.url, **selection)
+
+    from studykit.errors import UserError
+
+    with pytest.raises(UserError, match=r"^Zotero item ANNROT01 is an annotation \(on PDF ROTPDF01 of paper "
+                                        r"ROTPAPER\): select zotero:ROTPAPER instead$"):
+        read(items=["ANNROT01"])
+    with pytest.raises(UserError, match=r"no Zotero collection named or keyed 'Old reading' \(collections: .*\)$"):
+        read(collections=["Old reading"])

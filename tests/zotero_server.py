@@ -277,7 +277,7 @@ class ZoteroServer:
         base = f"http://localhost:{self.port}{prefix}/{kind}/{ident}"
         if m := re.fullmatch(r"/items/(\w+)/file/view/url", route):
             return self._file_url(m.group(1), local)
-        if m := re.fullmatch(r"/items/(\w+)", route):
+        if (m := re.fullmatch(r"/items/(\w+)", route)) and m.group(1) not in ("top", "trash"):
             item = self._by_key(m.group(1))
             if item is None:
                 return 404, PLAIN, b"Not found"
@@ -311,8 +311,8 @@ class ZoteroServer:
             return self._respond("\n".join(i["key"] for i in page), self.library_version, headers, query, extra)
         if fmt == "versions":
             return self._respond({i["key"]: i["version"] for i in page}, self.library_version, headers, query, extra)
-        return self._respond([self._response_json(i, base, not local) for i in page], self.library_version,
-                             headers, query, extra)
+        return self._respond([self._response_json(i, base, not local) if "itemType" in i["data"] else i
+                              for i in page], self.library_version, headers, query, extra)
 
     def _respond(self, body, version: int, headers, query, extra: dict | None = None) -> tuple[int, dict, bytes]:
         out = {"Last-Modified-Version": str(version), **(extra or {})}

@@ -44,12 +44,15 @@ def run(args) -> int:
                 return zotero_db.read_library(args.zotero_data_dir, taxonomy=ws.taxonomy,
                                               only=None if ids is None else set(ids), **selection)
         else:
-            from studykit.sources import zotero_api
+            from studykit.sources import zotero_api, zotero_versions
 
-            stamps = None  # the API path reads every item; its `since` versions are not used yet
+            bar("asking Zotero what changed", 0, 0)
+            # Zotero's version counters (keyed by its server id) say what changed since the last sync.
+            stamps = zotero_versions.change_stamps(ws.root, local=not args.web, **selection) or None
 
             def read(ids):
                 return zotero_api.read_library(local=not args.web, taxonomy=ws.taxonomy, **selection,
+                                               only=None if ids is None else set(ids),
                                                progress=lambda done, total: bar("reading Zotero", done, total))
         results = notes.sync_papers(ws, read, stamps, dry_run=args.dry_run, force=args.force,
                                     progress=lambda done, total: bar("writing notes", done, total))

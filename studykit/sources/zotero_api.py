@@ -78,6 +78,16 @@ def connect(local: bool = True, library_id=None, library_type: str | None = None
     return _Client(local, library_id, library_type, api_key, endpoint or os.environ.get(ENDPOINT_ENV))
 
 
+def _is_paper(item: dict) -> bool:
+    data = item["data"]
+    return not data.get("deleted") and is_paper(data["itemType"], data.get("parentItem"), data.get("contentType"))
+
+
+def _is_pdf(item: dict) -> bool:
+    data = item["data"]
+    return data["itemType"] == "attachment" and data.get("contentType") == PDF and not data.get("deleted")
+
+
 @dataclass
 class Versions:
     """A `format=versions` answer: who served it, and what changed since the version asked about."""
@@ -146,6 +156,10 @@ class _Client:
                 raise UserError(f"Zotero at {self.zot.endpoint} answered 412: another Zotero database answers "
                                 "than the one this run began with (Zotero-Server-ID changed): run again") from None
             except ze.PyZoteroError as exc:  # any other refusal: say it in one line
+                response = self.zot.request
+                if response is not None and response.status_code >= 400:
+                    raise UserError(f"Zotero at {self.zot.endpoint} answered {response.status_code}: "
+                                    f"{' '.join(response.text.split())[:200]}") from None
                 raise UserError(f"Zotero at {self.zot.endpoint}: {' '.join(str(exc).split())[:300]}") from None
             except httpx2.TransportError as exc:
                 if self.local:
