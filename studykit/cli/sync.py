@@ -48,7 +48,8 @@ def run(args) -> int:
 
             bar("asking Zotero what changed", 0, 0)
             # Zotero's version counters (keyed by its server id) say what changed since the last sync.
-            stamps = zotero_versions.change_stamps(ws.root, local=not args.web, **selection) or None
+            stamps = zotero_versions.change_stamps(ws.root, local=not args.web, save=not args.dry_run,
+                                                   **selection) or None
 
             def read(ids):
                 return zotero_api.read_library(local=not args.web, taxonomy=ws.taxonomy, **selection,

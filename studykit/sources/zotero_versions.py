@@ -24,14 +24,15 @@ BATCH = 50  # keys per itemKey= request (the web API's limit)
 
 
 def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, library_type: str | None = None,
-                  api_key=None, endpoint: str | None = None, items=(), collections=(), tags=()) -> dict[str, str]:
+                  api_key=None, endpoint: str | None = None, items=(), collections=(), tags=(),
+                  save: bool = True) -> dict[str, str]:
     """Paper id -> a digest of the versions of the paper, its PDFs and their annotations (and the
-    PDFs' md5 and mtime), in the order `zotero_api.read_library` returns them."""
+    PDFs' md5 and mtime), in the order `zotero_api.read_library` returns them. `save`: keep what
+    was learnt in the cache under `cache_root` (not on a dry run)."""
     client = connect(local, library_id, library_type, api_key, endpoint)
     path = Path(cache_root) / CACHE_FILE
     cache = _load(path)
     server, library_version, known = _refresh(client, cache)
-    _save(path, cache, server, library_version, known, client.where)
     if items or collections or tags:
         chosen = {key: only for key, (_, only) in client.select(items, collections, tags).items()}
     else:
@@ -46,7 +47,8 @@ def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, libr
     for key, only in chosen.items():
         entry = known.get(key)
         if entry is None:  # not yet in the listing (a race with Zotero): no stamp can be trusted
-            return {}
+            stamps = []
+            break
         pdfs = [key] if entry["type"] == "attachment" else sorted(
             c for c in children.get(key, ()) if known[c]["type"] == "attachment"
             and known[c]["contentType"] == PDF and (only is None or c in only))
@@ -56,6 +58,8 @@ def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, libr
                 (a, known[a]["version"]) for a in children.get(pdf, ()) if known[a]["type"] == "annotation")))
         order = item_order({"dateAdded": entry["dateAdded"], "key": key})
         stamps.append((order, paper_id(client.library, key), digest(repr(parts).encode())))
+    if save:  # only once the selection held: bad input leaves nothing behind
+        _save(path, cache, server, library_version, known, client.where)
     return {paper: stamp for _, paper, stamp in sorted(stamps)}
 
 
@@ -79,11 +83,14 @@ def _refresh(client, cache: dict) -> tuple[str, int, dict]:
     changed.update(client.versions(since=since, itemType="annotation").versions)
     present = set(client.keys()) | set(client.keys(itemType="annotation"))
     known = {key: entry for key, entry in known.items() if key in present}
-    wanted = sorted(changed)
-    for start in range(0, len(wanted), BATCH):
-        batch = ",".join(wanted[start:start + BATCH])
-        for item in client.pages(client.zot.items, itemKey=batch, includeTrashed=1) + \
-                client.pages(client.zot.items, itemKey=batch, itemType="annotation", includeTrashed=1):
+    if since:
+        wanted = sorted(changed)
+        batches = [{"itemKey": ",".join(wanted[start:start + BATCH])} for start in range(0, len(wanted), BATCH)]
+    else:  # everything is new: two listings beat thousands of keys
+        batches = [{}]
+    for batch in batches:
+        for item in client.pages(client.zot.items, includeTrashed=1, **batch) + \
+                client.pages(client.zot.items, itemType="annotation", includeTrashed=1, **batch):
             data = item["data"]
             known[item["key"]] = {"version": data.get("version", item.get("version", 0)), "type": data["itemType"],
                                   "parent": data.get("parentItem") or "", "deleted": bool(data.get("deleted")),

@@ -1,0 +1,114 @@
+"""`studykit sync` and `studykit annotations` against the Zotero local-API double and real zotero.sqlite files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from studykit.cli import main
+from studykit.sources.zotero_api import ENDPOINT_ENV
+from studykit.sources.zotero_prefs import PREFS_ENV
+from studykit.sources.zotero_versions import CACHE_FILE
+from zotero_fixture import (
+    REAL_COLLECTIONS, SAMPLE_COLLECTIONS, build_library, real_papers, sample_papers, write_prefs,
+)
+from zotero_server import ZoteroServer
+
+
+def _tree(folder):
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} if folder.exists() else {}
+
+
+def _notes(vault):
+    return {p.name: p.read_text(encoding="utf-8") for p in (vault / "Papers").glob("*.md")}
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    papers = sample_papers()
+    data = build_library(tmp_path / "Zotero", papers, collections=SAMPLE_COLLECTIONS)
+    with ZoteroServer(papers, collections=SAMPLE_COLLECTIONS, data_dir=data) as server:
+        monkeypatch.setenv(ENDPOINT_ENV, server.url)
+        yield server
+
+
+def test_sync_item_through_the_local_api_keeps_every_annotation(served, tmp_path, capsys):
+    vault = tmp_path / "vault"
+    assert main(["sync", "--vault", str(vault), "--item", "VITPAPER"]) == 0
+    [text] = _notes(vault).values()
+    assert text.count("^ann-") == 8 and "the core idea" in text
+    assert "1 created" in capsys.readouterr().out
+
+
+def test_resync_through_the_api_asks_zotero_what_changed(served, tmp_path, capsys):
+    vault = tmp_path / "vault"
+    assert main(["sync", "--vault", str(vault)]) == 0
+    assert "4 created" in capsys.readouterr().out
+    assert (vault / CACHE_FILE).is_file()
+    before, asked = _tree(vault / "Papers"), len(served.requests)
+    assert main(["sync", "--vault", str(vault)]) == 0
+    assert "0 created, 0 updated, 4 unchanged" in capsys.readouterr().out
+    again = served.requests[asked:]
+    assert len(again) == 1 and "format=versions" in again[0] and "since=" in again[0]  # answered 304
+    assert _tree(vault / "Papers") == before
+
+    served.edit("ANNYEL01", annotationComment="changed in Zotero")
+    asked = len(served.requests)
+    assert main(["sync", "--vault", str(vault)]) == 0
+    assert "0 created, 1 updated, 3 unchanged" in capsys.readouterr().out
+    assert any("changed in Zotero" in text for text in _notes(vault).values())
+    assert not any("/items/GPTBOOK1" in r or "ATTNPDF1" in r for r in served.requests[asked:])  # only VITPAPER read
+
+    served.edit("ANNRED02", deleted=True)  # the reader trashes a highlight
+    assert main(["sync", "--vault", str(vault)]) == 0
+    assert "1 updated" in capsys.readouterr().out
+    assert not any("excellent results" in text for text in _notes(vault).values())
+
+
+def test_another_zotero_database_is_not_trusted(tmp_path, capsys, monkeypatch):
+    papers = sample_papers()
+    vault = tmp_path / "vault"
+    with ZoteroServer(papers, server_id="FIRST") as first:
+        monkeypatch.setenv(ENDPOINT_ENV, first.url)
+        assert main(["sync", "--vault", str(vault), "--tag", "nlp"]) == 0
+    papers[1]["attachments"][0]["annotations"][0]["annotationComment"] = "another machine"
+    with ZoteroServer(papers, server_id="SECOND") as second:  # its version counter is another's
+        monkeypatch.setenv(ENDPOINT_ENV, second.url)
+        assert main(["sync", "--vault", str(vault), "--tag", "nlp"]) == 0
+        assert any("since=0" in r for r in second.requests)
+    assert "1 updated" in capsys.readouterr().out.splitlines()[-1]
+    assert any("another machine" in text for text in _notes(vault).values())
+
+
+def _studykit(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "studykit", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_bad_input_is_one_line_exit_2_and_nothing_written(served, tmp_path):
+    vault = tmp_path / "vault"
+    env = {ENDPOINT_ENV: served.url}
+    for args in (["annotations", "zotero:ANNYEL01"], ["sync", "--vault", str(vault), "--item", "ANNYEL01"],
+                 ["sync", "--vault", str(vault), "--item", "NOPE2345"]):
+        proc = _studykit(*args, env=env)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert "is an annotation" in _studykit("annotations", "zotero:ANNYEL01", env=env).stderr
+    served.enabled = False
+    proc = _studykit("sync", "--vault", str(vault), env=env)
+    assert proc.returncode == 2 and "answered 403" in proc.stderr and "Allow other applications" in proc.stderr
+    assert _tree(vault) == {}
+
+
+def test_a_missing_base_directory_stops_the_sync_before_writing(tmp_path):
+    data = build_library(tmp_path / "Zotero", real_papers(tmp_path / "linked"), collections=REAL_COLLECTIONS,
+                         base_dir=tmp_path / "base")
+    prefs = write_prefs(tmp_path / "profile", data, tmp_path / "gone")
+    vault = tmp_path / "vault"
+    proc = _studykit("sync", "--vault", str(vault), "--zotero-data-dir", str(data), env={PREFS_ENV: str(prefs)})
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "base directory" in proc.stderr and "does not exist" in proc.stderr
+    assert not (vault / "Papers").exists()
