@@ -112,3 +112,18 @@ def test_a_missing_base_directory_stops_the_sync_before_writing(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "base directory" in proc.stderr and "does not exist" in proc.stderr
     assert not (vault / "Papers").exists()
+
+
+def test_annotations_of_a_paper_through_the_local_api(served, capsys):
+    import json
+
+    assert main(["annotations", "zotero:VITPAPER", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 8 and {r["paper"] for r in rows} == {"zotero:u:VITPAPER"}
+
+
+def test_an_attachment_key_resyncs_by_version(served, tmp_path, capsys):
+    vault = tmp_path / "vault"
+    assert main(["sync", "--vault", str(vault), "--item", "VITPDF01"]) == 0
+    assert main(["sync", "--vault", str(vault), "--item", "VITPDF01"]) == 0
+    assert "0 created, 0 updated, 1 unchanged" in capsys.readouterr().out

@@ -1,5 +1,8 @@
-"""Papers and annotations read through the Zotero API with pyzotero: Zotero 7's local API
-(the default, http://127.0.0.1:23119/api) or the web API (api.zotero.org).
+"""Papers and annotations read through the Zotero API with pyzotero: the local API of Zotero 7
+and later (the default, http://127.0.0.1:23119/api) or the web API (api.zotero.org).
+
+What each endpoint returns is Zotero's (server_localAPI.js, search.js): an item's /children are
+its attachments and notes, so a PDF's annotations are asked for by item type.
 
 pyzotero retries a 429 after its Retry-After; 5xx answers are retried here with backoff.
 Refusals and an absent Zotero end as one UserError saying what to do.
@@ -46,13 +49,15 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
     """
     client = connect(local, library_id, library_type, api_key, endpoint)
     taxonomy = default_taxonomy(taxonomy)
-    if only is not None:
+    if only is not None and not (items or collections or tags):  # the whole library: just these, by key
         prefix = paper_id(client.library, "")
-        items, collections, tags = [i.removeprefix(prefix) for i in only if i.startswith(prefix)], (), ()
+        items = [i.removeprefix(prefix) for i in only if i.startswith(prefix)]
         if not items:
             return []
     if items or collections or tags:
         selected = client.select(items, collections, tags)
+        if only is not None:
+            selected = {key: chosen for key, chosen in selected.items() if paper_id(client.library, key) in only}
         papers = []
         for done, (parent, chosen) in enumerate(selected.values()):
             papers.append(client.paper(parent, chosen, client.children, client.annotations, taxonomy))
