@@ -22,11 +22,12 @@ schema: 123 is Zotero 8.0.4's, 129 the one after 10.0.0, the default):
   with pageIndex and rects (or paths), plus nextPageRects for a highlight that runs on;
 - the trash: `deletedItems` for items, `deletedCollections` for collections;
 - a date field holds 'YYYY-MM-DD original' (Zotero.Date.multipartToSQL);
-- Zotero 10 (chrome/content/zotero/xpcom/db.js) runs the database in WAL mode with exclusive
-  locking, the WAL index on the heap (no -shm) and SQLite's default 1,000-page autocheckpoint:
-  `ZoteroRunning` holds it so, with its latest commit only in `zotero.sqlite-wal`.
-The search index's copy of userdata.sql is an old revision, so columns studykit does not read are
-not all checked against 123/129; the ones it reads are the ones listed here.
+- Zotero 10 (chrome/content/zotero/xpcom/db.js after 10.0.0) runs the database in WAL mode with
+  exclusive locking, the WAL index on the heap (no -shm) and SQLite's default 1,000-page
+  autocheckpoint: `ZoteroRunning` holds it so, with its latest commit only in `zotero.sqlite-wal`.
+The copies of userdata.sql and db.js in the source index available here are older revisions
+(userdata 77), so the 123/129 layout and the WAL settings follow issue 11's reading of Zotero
+after 10.0.0 and Zotero 7's layout; columns studykit does not read are not all checked.
 """
 
 from __future__ import annotations

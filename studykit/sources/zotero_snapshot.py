@@ -1,7 +1,8 @@
 """A consistent, private, read-only view of zotero.sqlite, also while Zotero runs.
 
 Zotero 10 keeps its database in WAL mode with exclusive locking and the WAL index on the heap
-(chrome/content/zotero/xpcom/db.js): its latest commits sit in `zotero.sqlite-wal` until a
+(chrome/content/zotero/xpcom/db.js after 10.0.0, as issue 11 reads it; the indexed copy of
+zotero/zotero predates it): its latest commits sit in `zotero.sqlite-wal` until a
 checkpoint, and SQLite's `immutable=1` open ignores that file. So when a non-empty `-wal` is
 there, both files are copied into a private temporary folder and the copy is read: the copy is
 taken again when either file changed while it was copied (a checkpoint raced it), and kept only
