@@ -22,7 +22,8 @@ From chrome/content/zotero/xpcom/server/server_localAPI.js:
 - `/items/KEY/children` is a key search with includeChildren, the parent filtered out;
   `/collections/KEY/items` adds the condition itemType isNot annotation; `/items/KEY/file/view/url`
   answers the file URL (400 "Not a file attachment" otherwise); `itemKey=A,B` scopes a listing.
-From chrome/content/zotero/xpcom/data/search.js:
+From chrome/content/zotero/xpcom/data/search.js (the trash conditions and the "TEMP" union read
+in the indexed copy; what includeChildren brings as issue 11 reads Zotero after 10.0.0):
 - includeChildren brings child attachments and notes, never annotations: an attachment's
   annotations come only when the item type is asked for (`itemType=annotation`); a negated
   item type condition lets annotations through (its "TEMP" union);
