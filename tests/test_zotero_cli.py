@@ -127,3 +127,20 @@ def test_an_attachment_key_resyncs_by_version(served, tmp_path, capsys):
     assert main(["sync", "--vault", str(vault), "--item", "VITPDF01"]) == 0
     assert main(["sync", "--vault", str(vault), "--item", "VITPDF01"]) == 0
     assert "0 created, 0 updated, 1 unchanged" in capsys.readouterr().out
+
+
+def test_many_papers_to_read_take_the_listings_a_few_their_keys(tmp_path, capsys, monkeypatch):
+    from zotero_fixture import generate_papers
+
+    papers = generate_papers(25, 2, seed=4)
+    vault = tmp_path / "vault"
+    with ZoteroServer(papers) as server:
+        monkeypatch.setenv(ENDPOINT_ENV, server.url)
+        assert main(["sync", "--vault", str(vault)]) == 0
+        assert "25 created" in capsys.readouterr().out
+        assert not any("/children" in r for r in server.requests)  # three listings, no request per paper
+        server.edit(papers[3]["attachments"][0]["annotations"][1]["key"], annotationComment="revised")
+        asked = len(server.requests)
+        assert main(["sync", "--vault", str(vault)]) == 0
+        assert "0 created, 1 updated, 24 unchanged" in capsys.readouterr().out
+        assert sum("/children" in r for r in server.requests[asked:]) == 2  # the paper's PDFs, then its annotations

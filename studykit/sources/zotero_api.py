@@ -31,6 +31,7 @@ RETRIES = 4
 RETRY_BASE_S = 1.0
 PAGE = 100  # the web API's largest page
 LOCAL_PAGE = 1000  # the local API has no limit; pages keep the progress bar moving
+BY_KEY_MAX = 20  # more papers than this to re-read: three listings cost less than three requests each
 ENABLE_LOCAL = ('enable "Allow other applications on this computer to communicate with Zotero" '
                 "in Zotero 7 Settings > Advanced")
 
@@ -49,8 +50,8 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
     """
     client = connect(local, library_id, library_type, api_key, endpoint)
     taxonomy = default_taxonomy(taxonomy)
-    if only is not None and not (items or collections or tags):  # the whole library: just these, by key
-        prefix = paper_id(client.library, "")
+    if only is not None and not (items or collections or tags) and len(only) <= BY_KEY_MAX:
+        prefix = paper_id(client.library, "")  # a few papers of the whole library: asked for by key
         items = [i.removeprefix(prefix) for i in only if i.startswith(prefix)]
         if not items:
             return []
@@ -73,7 +74,7 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
                 children[item["data"]["parentItem"]].append(item)
         papers = [client.paper(item, None, lambda key: children.get(key, []),
                                lambda key: children.get(key, []), taxonomy)
-                  for item in top if _is_paper(item)]
+                  for item in top if _is_paper(item) and (only is None or paper_id(client.library, item["key"]) in only)]
     return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
 
