@@ -23,11 +23,9 @@ class Embedding(nn.Module):
         self.pos_embed = vit.pos_embed
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(images)  # (2, 3, 224, 224) -> (2, 196, 768): x_p^n E
-        if self.cls_token is not None:
-            cls = self.cls_token.expand(x.shape[0], -1, -1)  # (1, 1, 768) -> (2, 1, 768): x_class
-            x = torch.cat([cls, x], dim=1)  # -> (2, 197, 768)
-        return x + self.pos_embed  # + E_pos (1, 197, 768), broadcast over the batch -> (2, 197, 768)
+        x = self.patch_embed(images)  # (B, C, H, W) = (2, 3, 224, 224) -> (B, N, D) = (2, 196, 768): x_p^n E
+        # The model's own code for the rest of Eq.1: it reads only the cls_token and pos_embed shared here.
+        return VisionTransformer._pos_embed(self, x)  # (B, 1 + N, D) = (2, 197, 768): [x_class; ...] + E_pos
 
 
 class AttentionSublayer(nn.Module):
