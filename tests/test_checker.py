@@ -7,18 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from studykit import check_worker
-from studykit.checker import ROLES, check_file, parse_mapping
+from studykit.check.report import CheckReport
+from studykit.check.runner import check_file, parse_mapping
+from studykit.check.worker import grade_file, writer
 from studykit.errors import UserError
 
 EXERCISES = Path(__file__).parent / "exercises"
+ROLES = ["PatchEmbed", "MLP", "Attention", "Block", "VisionTransformer"]
 
 
 def grade(tmp_path, name, mapping=None):
-    """The worker's findings for one exercise file, run in this process (the CLI tests use the subprocess)."""
+    """The worker's findings for one exercise file, run in this process (the CLI tests use the subprocess).
+
+    Read back through the result file, as the CLI reads them.
+    """
     out = tmp_path / f"{name}.json"
-    check_worker.main([str(EXERCISES / f"{name}.py"), str(out), json.dumps(mapping or {})])
+    grade_file((EXERCISES / f"{name}.py").resolve(), mapping or {}, writer(out))
     found = json.loads(out.read_text())
+    assert CheckReport.from_json(found).to_json() == {**found, "stopped_processes": 0}
     return found, {m["role"]: m for m in found["modules"]}
 
 
@@ -29,7 +35,8 @@ def grade(tmp_path, name, mapping=None):
 ])
 def test_correct_implementations_pass(tmp_path, name, classes):
     found, modules = grade(tmp_path, name)
-    assert sorted(m["class"] for m in modules.values()) == sorted(classes)
+    assert found["paper"] == "2010.11929"
+    assert sorted(m["name"] for m in modules.values()) == sorted(classes)
     for m in modules.values():
         assert m["passed"], (m["role"], m["message"])
         assert [c["name"] for c in m["checks"]] == ["parameter count", "output shape", "output values", "gradients"]
