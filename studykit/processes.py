@@ -85,35 +85,52 @@ def _tree(roots: set[int], table: dict[int, tuple[int, str]]) -> set[int]:
     return found
 
 
+def _signal(pids: set[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def stop_tree(root: int, spare: set[int]) -> set[int]:
     """SIGKILL `root`, its descendants and the orphans re-parented to us (our children not in `spare`).
 
     Returns the pids killed. Reaps those that were our children, except `root` (its Popen does).
     """
-    me, killed = os.getpid(), set()
-    try:
-        os.killpg(root, signal.SIGKILL)  # the child was started in a session of its own
-    except (ProcessLookupError, PermissionError):
-        pass
-    for _ in range(50):  # a process may fork while we kill: look again until nothing is left
+    me, stopped, settled = os.getpid(), set(), False
+    # Stopped first, so that none can fork or exit (which would cut a parent chain) while we look.
+    while True:
         table = _table()
         ours = {p for p, (parent, _) in table.items() if parent == me and p not in spare}
-        alive = {p for p in _tree(ours | {root}, table) if p in table and table[p][1] != "Z"} - {me}
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        killed |= alive
-        for pid in ours - {root}:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        if not alive:
+        new = {p for p in _tree(ours | {root}, table) if p in table and table[p][1] != "Z"} - stopped - {me}
+        if not new:
+            if settled:
+                break
+            settled = True  # one more look after a breath, for a fork that was in flight
+            time.sleep(0.01)
+            continue
+        settled = False
+        _signal(new, signal.SIGSTOP)
+        stopped |= new
+    try:
+        os.killpg(root, signal.SIGKILL)  # without /proc, the process group is all we know of
+    except (ProcessLookupError, PermissionError):
+        pass
+    _signal(stopped, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        table = _table()
+        for pid in stopped - {root}:
+            if table.get(pid, (0, ""))[0] == me:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        if not any(pid in table and table[pid][1] != "Z" for pid in stopped):
             break
         time.sleep(0.01)
-    return killed
+    return stopped
 
 
 def run_tree(cmd: list[str], *, timeout: float, input: bytes = b"", **popen) -> Finished:

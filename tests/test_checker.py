@@ -3,12 +3,14 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from studykit.check.report import CheckReport
-from studykit.check.runner import check_file, parse_mapping
+from studykit.check.report import CheckReport, format_report
+from studykit.check.runner import _read, check_file, parse_mapping
+from studykit.check.spec import specs
 from studykit.check.worker import grade_file, writer
 from studykit.errors import UserError
 
@@ -125,3 +127,41 @@ def test_tick_marks_the_passing_checks_only(tmp_path):
     assert lines[1].startswith("- [x] PatchEmbed [check:: PatchEmbed] ✅ ")
     assert lines[2].startswith("- [x] Attention")
     assert lines[3] == "- [ ] MLP [check:: MLP]"  # not in the file: not ticked
+
+
+def test_a_file_that_starts_background_processes_is_checked_and_they_are_stopped(tmp_path, monkeypatch):
+    pids_file = tmp_path / "pids"
+    monkeypatch.setenv("STUDYKIT_TEST_PIDS", str(pids_file))
+    started = time.monotonic()
+    report = check_file(EXERCISES / "broken_background_child.py", timeout=60)
+    assert time.monotonic() - started < 30  # not the full timeout
+    assert not report.timed_out and report.exit_code == 0, report.modules
+    assert report.stopped_processes == 2
+    pids = [int(line) for line in pids_file.read_text().split()]
+    assert len(pids) == 2  # the setsid child and the double-forked daemon
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    text = format_report(report, specs()["2010.11929"])
+    assert "left 2 processes running (started in the background); they were stopped" in text
+    assert "loop" not in text
+
+
+def test_a_file_that_writes_the_result_file_cannot_replace_the_report():
+    r = studykit("check", EXERCISES / "broken_writes_result.py", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [m["passed"] for m in json.loads(r.stdout)["modules"]] == [True]
+
+
+@pytest.mark.parametrize("content", ["{}", "[1]", "not json", '{"file": "x", "imported": true}'])
+def test_a_result_file_that_is_not_a_report_is_said_so(tmp_path, content):
+    result = tmp_path / "result.json"
+    result.write_text(content)
+    report = _read(result, Path("mine.py"), 0.0, 0, tmp_path / "stderr")
+    assert report.exit_code == 2
+    assert report.import_error.startswith("the checker's result was overwritten by something mine.py ran")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "-inf"])
+def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_one_line(value):
+    r = studykit("check", EXERCISES / "vit_fused.py", f"--timeout={value}")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().count("\n") == 0 and f"--timeout {value}:" in r.stderr

@@ -39,7 +39,7 @@ def check_file(path: Path, mapping: dict[str, str] | None = None, timeout: float
     """Import `path` in a subprocess and grade each module it defines."""
     path = Path(path)
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
-        raise UserError(f"--timeout {timeout:g}: must be a number of seconds more than 0")
+        raise UserError(f"--timeout {timeout:g}: must be a finite number of seconds above 0")
     require_file(path)
     if path.suffix != ".py":
         raise UserError(f"{path}: not a Python file")
