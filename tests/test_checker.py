@@ -4,9 +4,11 @@ import json
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
+import torch
 
 from studykit.check.report import CheckReport, format_report
 from studykit.check.runner import _read, check_file, parse_mapping
@@ -23,8 +25,9 @@ def grade(tmp_path, name, mapping=None):
 
     Read back through the result file, as the CLI reads them.
     """
-    out = tmp_path / f"{name}.json"
-    grade_file((EXERCISES / f"{name}.py").resolve(), mapping or {}, writer(out))
+    file = name if isinstance(name, Path) else EXERCISES / f"{name}.py"
+    out = tmp_path / f"{file.stem}.json"
+    grade_file(file.resolve(), mapping or {}, writer(out))
     found = json.loads(out.read_text())
     assert CheckReport.from_json(found).to_json() == {**found, "stopped_processes": 0}
     return found, {m["role"]: m for m in found["modules"]}
@@ -165,3 +168,96 @@ def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_one_line(value):
     r = studykit("check", EXERCISES / "vit_fused.py", f"--timeout={value}")
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().count("\n") == 0 and f"--timeout {value}:" in r.stderr
+
+
+# --- a second paper plugs into the checker through its registry alone ----------------------------
+
+class _ToyVariant:
+    name, step = "relu_for_gelu", None
+    message = "the Toy uses ReLU where the paper uses GELU (width {dim})"
+
+    def apply(self, model):
+        fc1, fc2 = model[0], model[2]
+        model.forward = lambda x: fc2(torch.nn.functional.relu(fc1(x)))
+
+
+class _ToySpec:
+    """A paper with one role, Toy: Linear, GELU, Linear, read as nn.Sequential keys 0 and 2."""
+
+    roles = {"Toy": frozenset({"toy", "toymodel"})}
+    small = {"dim": 8, "hidden": 16, "drop": 0.0}
+    reported = {"Toy": ("dim", "hidden")}
+    exercise, steps = "Toy", {}
+
+    def concept(self, keyword, keywords):
+        return {"width": "dim", "hidden": "hidden"}.get(keyword)
+
+    def infer(self, role, units, given, model):
+        hidden, dim = units[0].weight.shape
+        return {"dim": dim, "hidden": hidden, "heads": [1]}
+
+    def categories(self, role, hp):
+        return [("linear", (hp["hidden"], hp["dim"]), "in"), ("linear", (hp["dim"], hp["hidden"]), "out")]
+
+    def layout(self, role, hp):
+        return [("linear", "0", "in", "widening Linear"), ("linear", "2", "out", "narrowing Linear")]
+
+    def describe(self, role, hp):
+        return f"width {hp['dim']}"
+
+    def build(self, role, hp, heads, qkv_bias):
+        from torch import nn
+
+        return nn.Sequential(nn.Linear(hp["dim"], hp["hidden"]), nn.GELU(), nn.Linear(hp["hidden"], hp["dim"]))
+
+    def input_shape(self, role, hp, batch):
+        return (batch, 3, hp["dim"])
+
+    def shape_hint(self, role, got, want, hp):
+        return ""
+
+    def variants(self, role):
+        return [_ToyVariant()]
+
+
+SPEC = _ToySpec()
+_TOY = '''
+import torch
+from torch import nn
+
+
+class Toy(nn.Module):
+    def __init__(self, width, hidden=64):
+        super().__init__()
+        self.up = nn.Linear(width, hidden)
+        self.down = nn.Linear(hidden, width)
+
+    def forward(self, x):
+        return self.down(torch.nn.functional.{act}(self.up(x)))
+'''
+
+
+@pytest.fixture
+def toy_paper(monkeypatch):
+    """The installed registries plus a toy paper whose check spec is this module's SPEC."""
+    import studykit.check.spec as spec_module
+    from studykit.papers import registries
+
+    real = registries()
+    toy = types.SimpleNamespace(arxiv="0000.00001", title="A toy", check=f"{__name__}:SPEC")
+    monkeypatch.setattr(spec_module, "registries", lambda: {**real, toy.arxiv: toy})
+
+
+@pytest.mark.parametrize("act, passed", [("gelu", True), ("relu", False)])
+def test_a_second_paper_plugs_in_through_its_registry(tmp_path, toy_paper, act, passed):
+    file = tmp_path / "my_toy.py"
+    file.write_text(_TOY.format(act=act))
+    found, modules = grade(tmp_path, file)
+    assert found["paper"] == "0000.00001" and found["missing"] == []
+    toy = modules["Toy"]
+    assert toy["passed"] is passed and toy["hparams"] == {"dim": 8, "hidden": 16}
+    if not passed:
+        assert toy["message"] == "the Toy uses ReLU where the paper uses GELU (width 8)"
+    assert parse_mapping(["Mine=toymodel"]) == {"Mine": "Toy"}
+    found, modules = grade(tmp_path, "vit_einops_order")  # ViT's files still go to ViT
+    assert found["paper"] == "2010.11929" and set(modules) == {"PatchEmbed", "Attention"}

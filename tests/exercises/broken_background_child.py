@@ -27,12 +27,6 @@ with open(_pids, "a") as f:
 subprocess.run([sys.executable, "-c", _DAEMON, _pids], check=True)
 
 
-class Mlp(nn.Module):
-    def __init__(self, in_features=768, hidden_features=3072):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden_features)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_features, in_features)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
+class Mlp(nn.Sequential):
+    def __init__(self, in_features=32, hidden_features=128):
+        super().__init__(nn.Linear(in_features, hidden_features), nn.GELU(), nn.Linear(hidden_features, in_features))
