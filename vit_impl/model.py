@@ -144,7 +144,7 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, N, D) = (2, 197, 768); every token goes through alone, no mixing between tokens
         x = self.fc1(x)  # (B, N, 4D) = (2, 197, 3072): widen
-        x = self.act(x)  # (B, N, 4D): the only non-linearity of the block
+        x = self.act(x)  # (B, N, 4D): without it fc2(fc1(x)) would collapse into one Linear
         x = self.drop1(x)
         x = self.fc2(x)  # (B, N, D) = (2, 197, 768): back to the model width for the residual sum
         x = self.drop2(x)

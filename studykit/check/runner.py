@@ -70,4 +70,5 @@ def _read(result: Path, path: Path, timed_out: float, returncode: int | None, er
         return CheckReport(file=path, import_error=f"importing {path.name} did not finish within {timed_out:g} s "
                                                    "(a loop that never ends?)")
     tail = err.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-    return CheckReport(file=path, import_error=f"{path.name} stopped the checker (exit {returncode}): " + "\n".join(tail))
+    reason = f"{path.name} stopped the checker (exit {returncode}): "
+    return CheckReport(file=path, import_error=reason + "\n".join(tail))
