@@ -4,9 +4,10 @@
 (Dosovitskiy et al., ICLR 2021, arXiv 2010.11929).
 
 The layering and every parameter name follow timm's `vision_transformer.py`, so a timm
-state dict loads into these modules unchanged. Shapes in the comments are for ViT-B/16 on
-a batch of two 224x224 images: B=2, C=3, H=W=224, P=16, N=196 patches, D=768, 12 heads
-of 64 dimensions.
+state dict loads into these modules unchanged. Shapes in the comments are symbolic and then
+for ViT-B/16 on a batch of two 224x224 images, `(B, N, D) = (2, 196, 768)`: B=2, C=3,
+H=W=224, P=16, N=196 patches, D=768, h=12 heads of d=64 dimensions. Attention, Mlp and Block
+see every token and call their count N as well: there N = 197, the patches and the class token.
 
 The four equations of the paper:
 

@@ -36,7 +36,7 @@ class AttentionSublayer(nn.Module):
         self.norm1, self.attn, self.drop_path1 = block.norm1, block.attn, block.drop_path1
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z + self.drop_path1(self.attn(self.norm1(z)))  # (2, 197, 768) -> (2, 197, 768)
+        return z + self.drop_path1(self.attn(self.norm1(z)))  # (B, 1 + N, D) = (2, 197, 768)
 
 
 class MlpSublayer(nn.Module):
@@ -47,7 +47,7 @@ class MlpSublayer(nn.Module):
         self.norm2, self.mlp, self.drop_path2 = block.norm2, block.mlp, block.drop_path2
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z + self.drop_path2(self.mlp(self.norm2(z)))  # (2, 197, 768) -> (2, 197, 768)
+        return z + self.drop_path2(self.mlp(self.norm2(z)))  # (B, 1 + N, D) = (2, 197, 768)
 
 
 class ClassTokenNorm(nn.Module):
@@ -60,4 +60,4 @@ class ClassTokenNorm(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         # The model normalises every token and then reads token 0; LayerNorm works on each
         # token alone, so normalising token 0 only gives the same numbers.
-        return self.norm(z[:, 0])  # (2, 197, 768) -> (2, 768) -> (2, 768)
+        return self.norm(z[:, 0])  # (B, 1 + N, D) = (2, 197, 768) -> (B, D) = (2, 768)
