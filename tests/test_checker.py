@@ -261,3 +261,14 @@ def test_a_second_paper_plugs_in_through_its_registry(tmp_path, toy_paper, act, 
     assert parse_mapping(["Mine=toymodel"]) == {"Mine": "Toy"}
     found, modules = grade(tmp_path, "vit_einops_order")  # ViT's files still go to ViT
     assert found["paper"] == "2010.11929" and set(modules) == {"PatchEmbed", "Attention"}
+
+
+def test_the_checkers_own_side_and_the_vit_spec_import_no_torch():
+    code = ("import sys\n"
+            "from studykit.check.runner import check_file, parse_mapping\n"
+            "from studykit.check.report import format_report\n"
+            "from studykit.check.spec import specs\n"
+            "assert '2010.11929' in specs(), specs()\n"
+            "assert 'torch' not in sys.modules and 'vit_impl.model' not in sys.modules\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
