@@ -172,17 +172,29 @@ def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_one_line(value):
 
 # --- a second paper plugs into the checker through its registry alone ----------------------------
 
+class _ToyRef(torch.nn.Module):
+    """The toy paper's reference: widen, GELU, narrow without a bias, halve (a buffer, as Swin's masks are)."""
+
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.up = torch.nn.Linear(dim, hidden)
+        self.down = torch.nn.Linear(hidden, dim, bias=False)
+        self.register_buffer("gain", torch.full((dim,), 0.5))
+
+    def forward(self, x):
+        return self.down(torch.nn.functional.gelu(self.up(x))) * self.gain
+
+
 class _ToyVariant:
     name, step = "relu_for_gelu", None
     message = "the Toy uses ReLU where the paper uses GELU (width {dim})"
 
     def apply(self, model):
-        fc1, fc2 = model[0], model[2]
-        model.forward = lambda x: fc2(torch.nn.functional.relu(fc1(x)))
+        model.forward = lambda x: model.down(torch.nn.functional.relu(model.up(x))) * model.gain
 
 
 class _ToySpec:
-    """A paper with one role, Toy: Linear, GELU, Linear, read as nn.Sequential keys 0 and 2."""
+    """A paper with one role, Toy."""
 
     roles = {"Toy": frozenset({"toy", "toymodel"})}
     small = {"dim": 8, "hidden": 16, "drop": 0.0}
@@ -200,15 +212,13 @@ class _ToySpec:
         return [("linear", (hp["hidden"], hp["dim"]), "in"), ("linear", (hp["dim"], hp["hidden"]), "out")]
 
     def layout(self, role, hp):
-        return [("linear", "0", "in", "widening Linear"), ("linear", "2", "out", "narrowing Linear")]
+        return [("linear", "up", "in", "widening Linear"), ("linear", "down", "out", "narrowing Linear", False)]
 
     def describe(self, role, hp):
         return f"width {hp['dim']}"
 
     def build(self, role, hp, heads, qkv_bias):
-        from torch import nn
-
-        return nn.Sequential(nn.Linear(hp["dim"], hp["hidden"]), nn.GELU(), nn.Linear(hp["hidden"], hp["dim"]))
+        return _ToyRef(hp["dim"], hp["hidden"])
 
     def input_shape(self, role, hp, batch):
         return (batch, 3, hp["dim"])
@@ -229,11 +239,11 @@ from torch import nn
 class Toy(nn.Module):
     def __init__(self, width, hidden=64):
         super().__init__()
-        self.up = nn.Linear(width, hidden)
-        self.down = nn.Linear(hidden, width)
+        self.a = nn.Linear(width, hidden)
+        self.b = nn.Linear(hidden, width, bias={bias})
 
     def forward(self, x):
-        return self.down(torch.nn.functional.{act}(self.up(x)))
+        return 0.5 * self.b(torch.nn.functional.{act}(self.a(x)))
 '''
 
 
@@ -248,16 +258,19 @@ def toy_paper(monkeypatch):
     monkeypatch.setattr(spec_module, "registries", lambda: {**real, toy.arxiv: toy})
 
 
-@pytest.mark.parametrize("act, passed", [("gelu", True), ("relu", False)])
-def test_a_second_paper_plugs_in_through_its_registry(tmp_path, toy_paper, act, passed):
+@pytest.mark.parametrize("act, bias, message", [
+    ("gelu", False, ""),
+    ("relu", False, "the Toy uses ReLU where the paper uses GELU (width 8)"),
+    ("gelu", True, "`b` has a bias; the reference's down has none (bias=False)"),
+])
+def test_a_second_paper_plugs_in_through_its_registry(tmp_path, toy_paper, act, bias, message):
     file = tmp_path / "my_toy.py"
-    file.write_text(_TOY.format(act=act))
+    file.write_text(_TOY.format(act=act, bias=bias))
     found, modules = grade(tmp_path, file)
     assert found["paper"] == "0000.00001" and found["missing"] == []
     toy = modules["Toy"]
-    assert toy["passed"] is passed and toy["hparams"] == {"dim": 8, "hidden": 16}
-    if not passed:
-        assert toy["message"] == "the Toy uses ReLU where the paper uses GELU (width 8)"
+    assert toy["passed"] is not message and toy["message"] == message
+    assert toy["hparams"] == {"dim": 8, "hidden": 16}
     assert parse_mapping(["Mine=toymodel"]) == {"Mine": "Toy"}
     found, modules = grade(tmp_path, "vit_einops_order")  # ViT's files still go to ViT
     assert found["paper"] == "2010.11929" and set(modules) == {"PatchEmbed", "Attention"}

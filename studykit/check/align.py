@@ -62,9 +62,14 @@ class _Aligner:
             raise Mismatch(bias_message)
         self.plan.slots.append(Slot(key + ".bias", [u.bias]))
 
-    def linear(self, key: str, category: str, what: str) -> None:
+    def linear(self, key: str, category: str, what: str, bias: bool = True) -> None:
         u = self.take(category, what)
-        self.add(key, u, f"`{u.path}` has no bias; the reference's {key} has one (nn.Linear's default)")
+        if bias:
+            self.add(key, u, f"`{u.path}` has no bias; the reference's {key} has one (nn.Linear's default)")
+            return
+        if u.bias is not None:
+            raise Mismatch(f"`{u.path}` has a bias; the reference's {key} has none (bias=False)")
+        self.plan.slots.append(Slot(key + ".weight", [u.weight]))
 
     def patch(self, key: str, what: str, sizes: tuple[int, int, int]) -> None:
         u = self.take("patch", what)

@@ -42,8 +42,9 @@ class Grader:
         """The reference in eval mode; with `p`, holding the learner's weights read in `order`."""
         ref = self.spec.build(self.role, hp, heads, qkv_bias).eval()
         if p is not None:
-            shapes = {k: v.shape for k, v in ref.state_dict().items()}
-            ref.load_state_dict(state_from(p, order, shapes))
+            own = ref.state_dict()
+            buffers = {k: own[k] for k, _ in ref.named_buffers() if k in own}
+            ref.load_state_dict({**buffers, **state_from(p, order, {k: v.shape for k, v in own.items()})})
             for path, eps in p.eps:
                 if eps is not None:
                     ref.get_submodule(path).eps = eps

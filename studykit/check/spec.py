@@ -39,7 +39,7 @@ class CheckSpec(Protocol):
     Layout operations (`layout`), in the order the learner's units are taken:
       ("patch", KEY, WHAT, (D, C, P))  a patch projection: Conv2d, or a Linear over flattened P x P x C
                                        patches (channels first or last: both are tried); category "patch"
-      ("linear", KEY, CATEGORY, WHAT)  a Linear with bias (KEY.weight, KEY.bias)
+      ("linear", KEY, CATEGORY, WHAT[, False])  a Linear with bias (KEY.weight, KEY.bias); False: without
       ("qkv", KEY, D)                  q, k, v as one Linear D -> 3D (category "qkv") or three D -> D
                                        (category "dd"); a fourth D -> D beside them goes back to the front
                                        of "dd", for the output projection that follows
@@ -47,7 +47,8 @@ class CheckSpec(Protocol):
       ("param", KEY, CATEGORY, MISSING) a bare nn.Parameter; MISSING is the message when there is none
       ("last", CATEGORY)               the one unit of CATEGORY outside numbered sub-modules is taken last
     WHAT names the thing in "no WHAT found". Units (`infer`'s input) have `kind` (conv, linear,
-    norm, param), `path`, `weight` and `bias`.
+    norm, param), `path`, `weight` and `bias`. The reference keeps its own buffers (a relative
+    position index, an attention mask): only parameters come from the learner.
     """
 
     roles: Mapping[str, frozenset[str]]  # role -> lower-cased class names a learner writes; checking order
