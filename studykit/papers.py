@@ -31,6 +31,11 @@ class PaperRegistry(Protocol):
     title: str
     model: str
     equations: Sequence[Equation]
+    # The exercise checker (`studykit check`): "module:attr" of the paper's check spec, "" for none.
+    # A string, so that reading the registry imports nothing; the contract (roles and the class
+    # names a learner writes, small sizes, reference builders, layouts, mistakes) is
+    # studykit.check.spec.CheckSpec.
+    check: str
 
     def equation(self, eq_id: str) -> Equation: ...
 

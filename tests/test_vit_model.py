@@ -104,16 +104,23 @@ def test_explicit_attention_path_matches_fused(name):
     torch.testing.assert_close(model(x), fused, rtol=0, atol=1e-5)
 
 
-def test_explicit_attention_returns_weights_whose_rows_sum_to_one():
+def test_attention_returns_one_tensor_and_its_weights_come_from_a_hook():
     torch.manual_seed(0)
     attn = Attention(48, num_heads=3, qkv_bias=True).eval()
     x = torch.randn(2, 17, 48)
-    out, weights = attn(x, return_attn=True)
+    fused = attn(x)
+    attn.fused_attn = False
+    seen = []
+    handle = attn.attn_drop.register_forward_hook(lambda _m, args, _out: seen.append(args[0]))
+    out = attn(x)
+    handle.remove()
+    assert isinstance(out, torch.Tensor) and isinstance(fused, torch.Tensor)
     assert out.shape == (2, 17, 48)
+    torch.testing.assert_close(out, fused, rtol=0, atol=1e-5)  # the fused default gives the same output
+    [weights] = seen
     assert weights.shape == (2, 3, 17, 17)
     assert (weights >= 0).all()
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 17))
-    torch.testing.assert_close(out, attn(x), rtol=0, atol=1e-5)  # the fused default gives the same output
 
 
 @pytest.mark.parametrize(

@@ -16,29 +16,26 @@ from torch import nn
 def attention_maps(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
     """One (B, heads, N, N) attention matrix per block, row i = how token i attends to every token j.
 
-    Runs the explicit attention path: the fused kernel never forms the matrix.
+    As timm's utils/attention_extract.py: the explicit attention path (the fused kernel never forms
+    the matrix) with a forward hook on each block's `attn_drop`, whose input is softmax(q k^T / sqrt(d)).
     """
     maps: list[torch.Tensor] = []
-    patched = []
-
-    def explicit(attn_module):
-        def forward(x):
-            x, attn = type(attn_module).forward(attn_module, x, return_attn=True)
-            maps.append(attn.detach())  # (B, heads, N, N), softmax(q k^T / sqrt(d))
-            return x
-        return forward
-
-    for block in model.blocks:
-        block.attn.forward = explicit(block.attn)  # an instance attribute shadows the class method
-        patched.append(block.attn)
+    attns = [block.attn for block in model.blocks]
+    fused = [attn.fused_attn for attn in attns]
+    handles = [attn.attn_drop.register_forward_hook(lambda _m, args, _out: maps.append(args[0].detach()))
+               for attn in attns]
     was_training = model.training
     try:
+        for attn in attns:
+            attn.fused_attn = False
         model.eval()
         with torch.no_grad():
             model(images)
     finally:
-        for module in patched:
-            del module.forward
+        for attn, was_fused in zip(attns, fused):
+            attn.fused_attn = was_fused
+        for handle in handles:
+            handle.remove()
         model.train(was_training)
     return maps
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vit_impl.configs import list_models, model_config
 from vit_impl.data import CIFAR10_MEAN, CIFAR10_STD, SHAPES_MEAN, SHAPES_STD
-from vit_impl.model import VisionTransformer, resize_pos_embed
+from vit_impl.model import VisionTransformer
 
 # Training scripts save {"model": state_dict, "optimizer": ..., "epoch": ...} or {"state_dict": ...}.
 _WRAPPER_KEYS = ("state_dict", "model")
@@ -91,6 +93,19 @@ def _fit_pos_embed(model: nn.Module, state: dict[str, torch.Tensor], path: Path)
     except ValueError as err:
         raise ValueError(f"{path}: cannot resize pos_embed {tuple(theirs.shape)}: {err}") from err
     return {**state, "pos_embed": resized}
+
+
+def resize_pos_embed(pos_embed: torch.Tensor, new_grid: tuple[int, int], num_prefix_tokens: int) -> torch.Tensor:
+    """Bicubic-resize a (1, prefix + h*w, D) position embedding to another patch grid."""
+    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
+    old = int(math.sqrt(grid.shape[1]))
+    if old * old != grid.shape[1]:
+        raise ValueError(f"position embedding of {grid.shape[1]} patches is not a square grid")
+    D = grid.shape[-1]
+    grid = grid.reshape(1, old, old, D).permute(0, 3, 1, 2)  # (1, D, h, w)
+    grid = F.interpolate(grid.float(), size=new_grid, mode="bicubic", antialias=True, align_corners=False)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, new_grid[0] * new_grid[1], D).to(pos_embed.dtype)
+    return torch.cat([prefix, grid], dim=1)
 
 
 def _mismatches(expected: Mapping[str, torch.Tensor], got: Mapping[str, torch.Tensor]) -> list[str]:

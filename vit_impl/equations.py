@@ -38,6 +38,8 @@ class PaperRegistry:
     title: str
     model: str
     equations: tuple[Equation, ...]
+    # `studykit check`: "module:attr" of the paper's check spec (studykit.check.spec.CheckSpec), "" for none
+    check: str = ""
 
     def equation(self, eq_id: str) -> Equation:
         for eq in self.equations:
@@ -164,6 +166,7 @@ REGISTRY = PaperRegistry(
     arxiv="2010.11929",
     title="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
     model=_MODEL,
+    check="vit_impl.check_spec:SPEC",
     equations=(
         Equation(
             id="Eq.1",

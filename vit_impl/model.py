@@ -4,9 +4,10 @@
 (Dosovitskiy et al., ICLR 2021, arXiv 2010.11929).
 
 The layering and every parameter name follow timm's `vision_transformer.py`, so a timm
-state dict loads into these modules unchanged. Shapes in the comments are for ViT-B/16 on
-a batch of two 224x224 images: B=2, C=3, H=W=224, P=16, N=196 patches, D=768, 12 heads
-of 64 dimensions.
+state dict loads into these modules unchanged. Shapes in the comments are symbolic and then
+for ViT-B/16 on a batch of two 224x224 images, `(B, N, D) = (2, 196, 768)`: B=2, C=3,
+H=W=224, P=16, N=196 patches, D=768, h=12 heads of d=64 dimensions. Attention, Mlp and Block
+see every token and call their count N as well: there N = 197, the patches and the class token.
 
 The four equations of the paper:
 
@@ -18,11 +19,10 @@ The four equations of the paper:
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.jit import Final
 
 
 def _pair(x: int | tuple[int, int]) -> tuple[int, int]:
@@ -36,7 +36,13 @@ class PatchEmbed(nn.Module):
     multiply by E": each output pixel sees one patch and nothing else.
     """
 
-    def __init__(self, img_size=224, patch_size=16, in_chans=3, embed_dim=768):
+    def __init__(
+        self,
+        img_size: int | tuple[int, int] = 224,
+        patch_size: int | tuple[int, int] = 16,
+        in_chans: int = 3,
+        embed_dim: int = 768,
+    ):
         super().__init__()
         self.img_size, self.patch_size = _pair(img_size), _pair(patch_size)
         if any(s % p for s, p in zip(self.img_size, self.patch_size)):
@@ -55,61 +61,79 @@ class PatchEmbed(nn.Module):
                 f"PatchEmbed expects input (B, {self.in_chans}, {self.img_size[0]}, {self.img_size[1]}), "
                 f"got {tuple(x.shape)}"
             )
-        x = self.proj(x)  # (2, 3, 224, 224) -> (2, 768, 14, 14): one D-vector per patch
-        x = x.flatten(2)  # -> (2, 768, 196): the 14x14 grid becomes a sequence
-        return x.transpose(1, 2)  # -> (2, 196, 768): tokens first, as the Transformer wants
+        # x: (B, C, H, W) = (2, 3, 224, 224)
+        x = self.proj(x)  # (B, D, H/P, W/P) = (2, 768, 14, 14): one D-vector per patch
+        x = x.flatten(2)  # (B, D, N) = (2, 768, 196): the 14x14 grid becomes a sequence
+        x = x.transpose(1, 2)  # (B, N, D) = (2, 196, 768): tokens first, as the Transformer wants
+        return x
 
 
 class Attention(nn.Module):
     """Multi-head self-attention, the MSA of Eq.2.
 
-    Two paths compute the same thing from the same weights: the explicit one, step by step
-    as the learning guide teaches (and the only one that forms the attention matrix), and
-    the fused `scaled_dot_product_attention` kernel, which is faster and the default.
+    Two paths compute the same thing from the same weights: the fused
+    `scaled_dot_product_attention` kernel, faster and the default, and the explicit one, step
+    by step as the learning guide teaches. Only the explicit path forms the attention matrix;
+    `vit_impl.attention.attention_maps` turns `fused_attn` off and reads the matrix from a
+    forward hook on `attn_drop`, as timm's utils/attention_extract.py does, so `forward`
+    always returns one tensor.
     """
 
-    def __init__(self, dim, num_heads=8, qkv_bias=False, attn_drop=0.0, proj_drop=0.0):
+    fused_attn: Final[bool]
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        qkv_bias: bool = False,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+    ):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"embed_dim {dim} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
         self.head_dim = dim // num_heads  # d = D / h = 64
-        self.scale = self.head_dim**-0.5  # 1 / sqrt(d): keeps q.k from growing with d
+        # 1/sqrt(d): with unit-variance q and k, q.k has variance d; unscaled, the logits grow
+        # with d and the softmax saturates onto one token, where its gradient vanishes.
+        self.scale = self.head_dim**-0.5
         self.fused_attn = True
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)  # W_Q, W_K, W_V in one matrix
         self.attn_drop = nn.Dropout(attn_drop)
         self.proj = nn.Linear(dim, dim)  # W_O, mixes the heads back together
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
-        """(B, N, D) -> (B, N, D); with return_attn=True also the (B, heads, N, N) attention weights."""
-        B, N, C = x.shape  # (2, 197, 768)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, C = x.shape  # (B, N, D) = (2, 197, 768)
         # Steps 1-4: project to q, k, v and split the heads.
-        qkv = self.qkv(x)  # (2, 197, 768) -> (2, 197, 2304) = 3 x 768
-        qkv = qkv.reshape(B, N, 3, self.num_heads, self.head_dim)  # -> (2, 197, 3, 12, 64)
-        qkv = qkv.permute(2, 0, 3, 1, 4)  # -> (3, 2, 12, 197, 64): q/k/v first, heads before tokens
-        q, k, v = qkv.unbind(0)  # each (2, 12, 197, 64)
+        qkv = self.qkv(x)  # (B, N, 3D) = (2, 197, 2304)
+        qkv = qkv.reshape(B, N, 3, self.num_heads, self.head_dim)  # (B, N, 3, h, d) = (2, 197, 3, 12, 64)
+        qkv = qkv.permute(2, 0, 3, 1, 4)  # (3, B, h, N, d) = (3, 2, 12, 197, 64): q/k/v first, heads before tokens
+        q, k, v = qkv.unbind(0)  # each (B, h, N, d) = (2, 12, 197, 64)
 
-        if self.fused_attn and not return_attn:
+        if self.fused_attn:
             x = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop.p if self.training else 0.0)
         else:
             # Step 5: how much token i attends to token j, softmax(q k^T / sqrt(d)).
-            attn = (q * self.scale) @ k.transpose(-2, -1)  # (2, 12, 197, 64) @ (2, 12, 64, 197) -> (2, 12, 197, 197)
-            attn = attn.softmax(dim=-1)  # each row (one query token) sums to 1
-            attn = self.attn_drop(attn)
+            q = q * self.scale  # (B, h, N, d) = (2, 12, 197, 64); scaling q is cheaper than scaling N x N scores
+            attn = q @ k.transpose(-2, -1)  # (B, h, N, N) = (2, 12, 197, 197)
+            attn = attn.softmax(dim=-1)  # (B, h, N, N): each row (one query token) sums to 1
+            attn = self.attn_drop(attn)  # (B, h, N, N); attention_maps hooks here
             # Step 6: each token becomes the weighted sum of the values it attends to.
-            x = attn @ v  # (2, 12, 197, 197) @ (2, 12, 197, 64) -> (2, 12, 197, 64)
+            x = attn @ v  # (B, h, N, d) = (2, 12, 197, 64)
 
         # Step 7: merge the heads back: (heads, tokens) -> (tokens, heads x d).
-        x = x.transpose(1, 2).reshape(B, N, C)  # (2, 12, 197, 64) -> (2, 197, 12, 64) -> (2, 197, 768)
-        x = self.proj_drop(self.proj(x))  # (2, 197, 768)
-        return (x, attn) if return_attn else x
+        x = x.transpose(1, 2)  # (B, N, h, d) = (2, 197, 12, 64)
+        x = x.reshape(B, N, C)  # (B, N, D) = (2, 197, 768)
+        x = self.proj(x)  # (B, N, D) = (2, 197, 768)
+        x = self.proj_drop(x)
+        return x
 
 
 class Mlp(nn.Module):
     """The MLP of Eq.3: two linear layers with a GELU between, D -> 4D -> D."""
 
-    def __init__(self, in_features, hidden_features=None, drop=0.0):
+    def __init__(self, in_features: int, hidden_features: int | None = None, drop: float = 0.0):
         super().__init__()
         hidden_features = hidden_features or in_features
         self.fc1 = nn.Linear(in_features, hidden_features)
@@ -119,8 +143,13 @@ class Mlp(nn.Module):
         self.drop2 = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.drop1(self.act(self.fc1(x)))  # (2, 197, 768) -> (2, 197, 3072)
-        return self.drop2(self.fc2(x))  # -> (2, 197, 768)
+        # x: (B, N, D) = (2, 197, 768); every token goes through alone, no mixing between tokens
+        x = self.fc1(x)  # (B, N, 4D) = (2, 197, 3072): widen
+        x = self.act(x)  # (B, N, 4D): without it fc2(fc1(x)) would collapse into one Linear
+        x = self.drop1(x)
+        x = self.fc2(x)  # (B, N, D) = (2, 197, 768): back to the model width for the residual sum
+        x = self.drop2(x)
+        return x
 
 
 MLP = Mlp
@@ -144,9 +173,23 @@ class DropPath(nn.Module):
 
 
 class Block(nn.Module):
-    """One Transformer encoder layer, pre-norm: Eq.2 then Eq.3."""
+    """One Transformer encoder layer, pre-norm: Eq.2 then Eq.3.
 
-    def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=False, proj_drop=0.0, attn_drop=0.0, drop_path=0.0):
+    Pre-norm (LN inside the residual branch, not after the sum) leaves the residual path an
+    identity from the input to the output, so gradients reach the first blocks undamped and deep
+    stacks train without the learning-rate warm-up that the post-norm Transformer needs.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = False,
+        proj_drop: float = 0.0,
+        attn_drop: float = 0.0,
+        drop_path: float = 0.0,
+    ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=proj_drop)
@@ -156,6 +199,7 @@ class Block(nn.Module):
         self.drop_path2 = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, N, D) = (2, 197, 768) throughout
         x = x + self.drop_path1(self.attn(self.norm1(x)))  # Eq.2: z'_l = MSA(LN(z_{l-1})) + z_{l-1}
         x = x + self.drop_path2(self.mlp(self.norm2(x)))  # Eq.3: z_l = MLP(LN(z'_l)) + z'_l
         return x
@@ -169,22 +213,22 @@ class VisionTransformer(nn.Module):
 
     def __init__(
         self,
-        img_size=224,
-        patch_size=16,
-        in_chans=3,
-        num_classes=1000,
-        global_pool="token",
-        embed_dim=768,
-        depth=12,
-        num_heads=12,
-        mlp_ratio=4.0,
-        qkv_bias=True,
-        class_token=True,
-        drop_rate=0.0,
-        pos_drop_rate=0.0,
-        proj_drop_rate=0.0,
-        attn_drop_rate=0.0,
-        drop_path_rate=0.0,
+        img_size: int | tuple[int, int] = 224,
+        patch_size: int | tuple[int, int] = 16,
+        in_chans: int = 3,
+        num_classes: int = 1000,
+        global_pool: str = "token",
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = True,
+        class_token: bool = True,
+        drop_rate: float = 0.0,
+        pos_drop_rate: float = 0.0,
+        proj_drop_rate: float = 0.0,
+        attn_drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
     ):
         super().__init__()
         if global_pool not in ("token", "avg"):
@@ -235,22 +279,34 @@ class VisionTransformer(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(x)  # (2, 3, 224, 224) -> (2, 196, 768): x_p^n E
+    def _pos_embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Eq.1 after the patch projection: put the class token in front and add E_pos."""
+        # x: (B, N, D) = (2, 196, 768), the x_p^n E
         if self.cls_token is not None:
-            cls = self.cls_token.expand(x.shape[0], -1, -1)  # (1, 1, 768) -> (2, 1, 768)
-            x = torch.cat([cls, x], dim=1)  # -> (2, 197, 768): [x_class; x_p^1 E; ...; x_p^N E]
-        x = self.pos_drop(x + self.pos_embed)  # Eq.1: z_0 = [...] + E_pos, (2, 197, 768)
-        x = self.blocks(x)  # Eq.2-3, L times: (2, 197, 768) -> (2, 197, 768)
-        return self.norm(x)  # LN of Eq.4 (applied to every token; the head reads token 0)
+            cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, D) = (2, 1, 768), one copy per image
+            x = torch.cat([cls, x], dim=1)  # (B, 1 + N, D) = (2, 197, 768): [x_class; x_p^1 E; ...; x_p^N E]
+        # E_pos is (1, 1 + N, D), broadcast over the batch. Without it attention is blind to order:
+        # permuting the patches would permute the outputs and nothing else.
+        x = x + self.pos_embed  # (B, 1 + N, D) = (2, 197, 768): z_0
+        return x
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(x)  # (B, N, D) = (2, 196, 768): x_p^n E
+        x = self._pos_embed(x)  # (B, 1 + N, D) = (2, 197, 768): Eq.1, z_0
+        x = self.pos_drop(x)
+        x = self.blocks(x)  # Eq.2-3, L times: (B, 1 + N, D) = (2, 197, 768)
+        x = self.norm(x)  # LN of Eq.4 (applied to every token; the head reads token 0)
+        return x
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         if self.global_pool == "avg":
-            x = x[:, self.num_prefix_tokens :].mean(dim=1)  # (2, 196, 768) -> (2, 768)
+            x = x[:, self.num_prefix_tokens :].mean(dim=1)  # (B, D) = (2, 768): the mean of the patch tokens
         else:
-            x = x[:, 0]  # Eq.4: y = LN(z_L^0), the class token, (2, 197, 768) -> (2, 768)
-        x = self.head_drop(self.fc_norm(x))
-        return self.head(x)  # (2, 768) -> (2, 1000)
+            x = x[:, 0]  # Eq.4: y = LN(z_L^0), the class token: (B, D) = (2, 768)
+        x = self.fc_norm(x)
+        x = self.head_drop(x)
+        x = self.head(x)  # (B, num_classes) = (2, 1000)
+        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -258,16 +314,3 @@ class VisionTransformer(nn.Module):
 
 def num_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def resize_pos_embed(pos_embed: torch.Tensor, new_grid: tuple[int, int], num_prefix_tokens: int) -> torch.Tensor:
-    """Bicubic-resize a (1, prefix + h*w, D) position embedding to another patch grid."""
-    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
-    old = int(math.sqrt(grid.shape[1]))
-    if old * old != grid.shape[1]:
-        raise ValueError(f"position embedding of {grid.shape[1]} patches is not a square grid")
-    D = grid.shape[-1]
-    grid = grid.reshape(1, old, old, D).permute(0, 3, 1, 2)  # (1, D, h, w)
-    grid = F.interpolate(grid.float(), size=new_grid, mode="bicubic", antialias=True, align_corners=False)
-    grid = grid.permute(0, 2, 3, 1).reshape(1, new_grid[0] * new_grid[1], D).to(pos_embed.dtype)
-    return torch.cat([prefix, grid], dim=1)

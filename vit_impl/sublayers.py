@@ -23,11 +23,9 @@ class Embedding(nn.Module):
         self.pos_embed = vit.pos_embed
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(images)  # (2, 3, 224, 224) -> (2, 196, 768): x_p^n E
-        if self.cls_token is not None:
-            cls = self.cls_token.expand(x.shape[0], -1, -1)  # (1, 1, 768) -> (2, 1, 768): x_class
-            x = torch.cat([cls, x], dim=1)  # -> (2, 197, 768)
-        return x + self.pos_embed  # + E_pos (1, 197, 768), broadcast over the batch -> (2, 197, 768)
+        x = self.patch_embed(images)  # (B, C, H, W) = (2, 3, 224, 224) -> (B, N, D) = (2, 196, 768): x_p^n E
+        # The model's own code for the rest of Eq.1: it reads only the cls_token and pos_embed shared here.
+        return VisionTransformer._pos_embed(self, x)  # (B, 1 + N, D) = (2, 197, 768): [x_class; ...] + E_pos
 
 
 class AttentionSublayer(nn.Module):
@@ -38,7 +36,7 @@ class AttentionSublayer(nn.Module):
         self.norm1, self.attn, self.drop_path1 = block.norm1, block.attn, block.drop_path1
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z + self.drop_path1(self.attn(self.norm1(z)))  # (2, 197, 768) -> (2, 197, 768)
+        return z + self.drop_path1(self.attn(self.norm1(z)))  # (B, 1 + N, D) = (2, 197, 768)
 
 
 class MlpSublayer(nn.Module):
@@ -49,7 +47,7 @@ class MlpSublayer(nn.Module):
         self.norm2, self.mlp, self.drop_path2 = block.norm2, block.mlp, block.drop_path2
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z + self.drop_path2(self.mlp(self.norm2(z)))  # (2, 197, 768) -> (2, 197, 768)
+        return z + self.drop_path2(self.mlp(self.norm2(z)))  # (B, 1 + N, D) = (2, 197, 768)
 
 
 class ClassTokenNorm(nn.Module):
@@ -62,4 +60,4 @@ class ClassTokenNorm(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         # The model normalises every token and then reads token 0; LayerNorm works on each
         # token alone, so normalising token 0 only gives the same numbers.
-        return self.norm(z[:, 0])  # (2, 197, 768) -> (2, 768) -> (2, 768)
+        return self.norm(z[:, 0])  # (B, 1 + N, D) = (2, 197, 768) -> (B, D) = (2, 768)

@@ -24,12 +24,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from studykit.checker import check_file, format_report, parse_mapping
+    from studykit.check.report import format_report
+    from studykit.check.runner import check_file, parse_mapping
+    from studykit.check.spec import specs
     from studykit.checklist import tick_checks
     from studykit.errors import UserError
 
-    if not args.timeout > 0:
-        raise UserError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     if args.tick is not None and not args.tick.is_dir():
         raise UserError(f"{args.tick}: not a folder (--tick takes the vault's folder)")
     report = check_file(args.file, parse_mapping(args.module), timeout=args.timeout)
@@ -39,7 +39,7 @@ def run(args) -> int:
         data["ticked"] = [it.to_json() for it in ticked]
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(format_report(report))
+        print(format_report(report, specs().get(report.paper)))
         for it in ticked:
             print(f"ticked {it.note}:{it.line + 1}  {it.title}")
     return report.exit_code
