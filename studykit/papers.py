@@ -31,6 +31,8 @@ class PaperRegistry(Protocol):
     title: str
     model: str
     equations: Sequence[Equation]
+    checklist: Sequence[str]  # questions about this paper alone, added to the direction's checklist
+    tags: Sequence[str]  # field tags of this paper ("CV/classification"), added to the note's tags
 
     def equation(self, eq_id: str) -> Equation: ...
 

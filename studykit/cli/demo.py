@@ -55,7 +55,7 @@ def run(args) -> int:
     root = ws.root.resolve()
     legend = ws.vault.find_by_id(notes.LEGEND_ID)
     print(f"Demo vault ready: {root}")
-    rows = [(note.path, "the paper note: highlights by colour, Eq.1-Eq.4 with code cells and shape diagrams"),
+    rows = [(note.path, "the paper note: highlights by colour, Eq.1-Eq.4 with their code and runnable cells"),
             (legend, "the highlight colour code"), *extra]
     for path, what in rows:
         if path:
