@@ -39,7 +39,7 @@ class Source:
 
     @property
     def last(self) -> int:
-        return self.first + self.text.count("\n")
+        return self.first + self.text.rstrip("\n").count("\n")
 
 
 @dataclass
@@ -95,7 +95,7 @@ def inline(text: str) -> str:
     for char in "%=~":  # a run of two makes a comment, a highlight, a strike: break every pair
         text = re.sub(rf"(?<={re.escape(char)}){re.escape(char)}", rf"\\{char}", text)
     text = re.sub(r"(?<=:):", r"\\:", text)  # "key:: value" is a Dataview field
-    if re.search(r"\[\[|\[\^|\]\(|\]\[", text):
+    if re.search(r"\[\[|\[\^|\]\(|\]\[|^\[[^\]]*\]:", text):  # links, embeds, footnotes, a link definition
         text = text.replace("[", "\\[")
     for char in "`*$":  # one alone cannot open and close a span
         if text.count(char) > 1:
@@ -115,7 +115,8 @@ _HTML = re.compile(r"<(?=[A-Za-z/!?])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _TAG = re.compile(r"(?:^|(?<=\s))#")
 _BLOCK_ID = re.compile(r"(\s)\^(?=[A-Za-z0-9-]+$)")
-_LINE_START = re.compile(r"^(\d{1,9})?([.)](?=\s|$)|[-+*](?=\s|$)|>|[-_](?=(?:\s*[-_]){2,}\s*$))")
+# A list item, a quote, a thematic break or (under the callout's first line) a setext underline.
+_LINE_START = re.compile(r"^(\d{1,9})?([.)](?=\s|$)|[-+*](?=\s|$)|>|[-_](?=(?:\s*[-_]){2,}\s*$)|=(?=[=\s]*$))")
 
 
 def neutral(text: str) -> str:
@@ -258,6 +259,16 @@ def _fence(code: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _unique_block_ids(items: list[dict]) -> None:
+    """A PDF can hold one annotation twice under one id: its second block gets `-2`, so every
+    ^block id of a note is one target (the first keeps its id, and links made to it)."""
+    seen: dict[str, int] = {}
+    for item in items:
+        n = seen[item["block_id"]] = seen.get(item["block_id"], 0) + 1
+        if n > 1:
+            item["block_id"] = f"{item['block_id']}-{n}"
+
+
 def build_context(paper: Paper, *, taxonomy, config: Config | None = None, registry: PaperRegistry | None = None,
                   assets: Assets | None = None, created: date) -> dict:
     """Everything paper_note.md.j2 shows, in the order and sections of the study template.
@@ -269,6 +280,7 @@ def build_context(paper: Paper, *, taxonomy, config: Config | None = None, regis
     config = config or Config()
     chosen = pick_direction(config)
     items = [_item(a, taxonomy, assets) for a in paper.annotations]
+    _unique_block_ids(items)
     areas = [i for i in items if i["kind"] in AREA_KINDS]
     sticky = [i for i in items if i["kind"] in COMMENT_KINDS and not i["text"]]
     quoted = [i for i in items if i not in areas and i not in sticky]
