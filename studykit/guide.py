@@ -85,6 +85,18 @@ def write_guide(vault: Path, *, dry_run: bool = False):
     return result
 
 
+MIXED_DECK_HINT = ("{path}: the flashcards share this note with exercises, and Spaced Repetition reads each "
+                   "'[check:: ...]' task line as a card; move the cards (from the flashcards tag on) into a note "
+                   "of their own, and their review history goes with them")
+
+
+def cards_beside_exercises(path: Path | None) -> bool:
+    """A guide written before the cards had their own note: a flashcards tag and task lines holding `::`."""
+    if not _holds_flashcards(path):
+        return False
+    return any(re.match(r"\s*[-*+] \[.\] .*::", line) for line in path.read_text(encoding="utf-8").splitlines())
+
+
 def _holds_flashcards(path: Path | None) -> bool:
     try:
         return bool(path) and bool(_FLASHCARD_TAG.search(path.read_text(encoding="utf-8")))

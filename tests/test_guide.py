@@ -112,6 +112,10 @@ def test_a_reviewed_deck_inside_an_older_guide_keeps_working(tmp_path):
     again = write_guide(tmp_path)  # re-running the demo
     assert again.status == "unchanged" and path.read_text(encoding="utf-8") == ticked
     assert Vault(tmp_path).find_by_id(FLASHCARDS_ID) is None  # the deck is not doubled
+    r = subprocess.run([sys.executable, "-m", "studykit", "guide", "--vault", str(tmp_path)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "Spaced Repetition reads each '[check:: ...]' task line as a card" in r.stderr
+    assert path.read_text(encoding="utf-8") == ticked
 
 
 def test_edited_walkthrough_is_kept(tmp_path):
@@ -124,7 +128,7 @@ def test_edited_walkthrough_is_kept(tmp_path):
 
 def test_guide_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "studykit", "guide", "--vault", str(tmp_path)], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.startswith("created:")
+    assert r.returncode == 0 and r.stdout.startswith("created:") and r.stderr == ""
     r = subprocess.run([sys.executable, "-m", "studykit", "guide", "--vault", str(tmp_path / "nope")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not a folder" in r.stderr

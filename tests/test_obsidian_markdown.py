@@ -7,10 +7,10 @@ on the raw line.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pytest
 from obsidian_checks import obsidian_syntax, rendered_text
 from studykit.note import inline, neutral
 

@@ -47,6 +47,8 @@ def run(args) -> int:
 
     say("learning guide and dashboard")
     extra = guide.write_demo_notes(ws.root)
+    if guide.cards_beside_exercises(extra[0][0]):
+        print(guide.MIXED_DECK_HINT.format(path=extra[0][0]), file=sys.stderr)
 
     say("running the paper note's code cells")
     failed = _run_cells(note.path)
