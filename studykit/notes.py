@@ -195,7 +195,7 @@ def _attachment_for(folder: Path, name: str, source: Path) -> Path:
     import filecmp
 
     target = folder / name
-    if not target.exists() or filecmp.cmp(source, target, shallow=False):
+    if not target.exists() or os.path.samefile(source, target) or filecmp.cmp(source, target, shallow=False):
         return target
     from vault_export.sync import digest
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsidian_checks import note_problems
+from obsidian_checks import note_problems, rendered_text
 from studykit import notes
 from studykit.errors import UserError
 from studykit.model import Annotation, Category, Paper
+from studykit.note import inline
 from studykit.sources.pdf import read_pdf
 from vault_export import regions
 
@@ -67,6 +68,17 @@ def test_a_vault_of_real_pdfs_passes_every_obsidian_check(tmp_path):
     assert len(readable) >= 25
     written = _import(vault, readable)
     assert len(written) == len(readable)
+    lines = {line for note in written for line in note.read_text(encoding="utf-8").splitlines()}
+    # Each highlight reads in the notes as it reads in the PDF. Two PDFs with one document /ID are one
+    # paper (highlights added to a copy): its note shows the one imported last.
+    last = {paper.id: paper for paper in map(read_pdf, readable)}
+    for paper in last.values():
+        for annotation in paper.annotations:
+            if annotation.text.strip() and annotation.kind not in ("image", "ink"):
+                line = "> " + inline(annotation.text)
+                assert line in lines, (paper.pdf_path.name, line)
+                assert rendered_text(f"[!quote] p. 1\n{inline(annotation.text)}")[0].partition("\n")[2] == \
+                    " ".join(annotation.text.split())
     for path in vault.rglob("*.md"):
         text = path.read_text(encoding="utf-8")
         assert note_problems(vault, path, to_write=_concepts(text)) == [], path
