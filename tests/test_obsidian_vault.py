@@ -158,3 +158,15 @@ def test_dry_run_brings_no_pdf_in(tmp_path):
     ws = notes.open_workspace(tmp_path / "vault")
     notes.write_papers(ws, [read_pdf(pdf, taxonomy=ws.taxonomy)], dry_run=True)
     assert not list((tmp_path / "vault").rglob("*.pdf"))
+
+
+def test_a_full_note_embeds_every_equation_diagram_and_all_resolve(tmp_path):
+    from studykit import demo_pdf
+
+    pdf = tmp_path / "vit-sample.pdf"
+    demo_pdf.write_pdf(pdf)
+    vault = tmp_path / "vault"
+    [note] = _import(vault, [pdf], 'note_detail = "full"\n')
+    text = note.read_text(encoding="utf-8")
+    assert text.count("```mermaid") == 5 and all(f"-eq{n}-shapes.png]]" in text for n in range(1, 5))
+    assert note_problems(vault, note, to_write=_concepts(text)) == []
