@@ -5,12 +5,26 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from studykit.errors import UserError
 from studykit.model import Category
 
 CONFIG_NAME = "studykit.toml"
 CATEGORIES = tuple(c.value for c in Category if c is not Category.UNCATEGORIZED)
+PdfAttach = Literal["copy", "link", "zotero"]
+NoteDetail = Literal["lean", "full"]
+PDF_ATTACH: tuple[PdfAttach, ...] = ("copy", "link", "zotero")
+NOTE_DETAIL: tuple[NoteDetail, ...] = ("lean", "full")
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """`[checklists.NAME]`: a direction's checklist; a key left out keeps the built-in direction's value."""
+
+    title: str | None = None
+    field_tag: str | None = None
+    items: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -19,7 +33,10 @@ class Config:
 
     papers_folder: str = "Papers"
     templates_dir: Path | None = None
-    direction: str = "classification"
+    direction: str = "general"
+    pdf_attach: PdfAttach = "copy"  # how a PDF outside the vault gets in: copied, hard-linked, or via zotero://
+    note_detail: NoteDetail = "lean"  # "full": every equation's shape diagram and Mermaid flow too
+    checklists: dict[str, Checklist] = field(default_factory=dict)  # direction key -> the vault's own list
     taxonomy_threshold: float | None = None  # None: the taxonomy's default
     taxonomy_colors: dict[str, list[str]] = field(default_factory=dict)  # category -> ["#rrggbb", ...]
     taxonomy_names: dict[str, str] = field(default_factory=dict)  # category -> display name
@@ -46,11 +63,16 @@ def _parse(data: dict, path: Path) -> Config:
 
     config = Config(path=path)
     taxonomy = data.pop("taxonomy", {})
+    config.checklists = _checklists(data.pop("checklists", {}), bad)
     for key, value in data.items():
-        if key in ("papers_folder", "direction"):
-            if not isinstance(value, str) or not value.strip():
-                raise bad(key, "expected a non-empty string")
-            setattr(config, key, value)
+        if key == "papers_folder":
+            config.papers_folder = _text(value, key, bad)
+        elif key == "direction":
+            config.direction = _text(value, key, bad).strip().lower()
+        elif key == "pdf_attach":
+            config.pdf_attach = _choice(value, key, PDF_ATTACH, bad)
+        elif key == "note_detail":
+            config.note_detail = _choice(value, key, NOTE_DETAIL, bad)
         elif key == "templates_dir":
             if not isinstance(value, str) or not value.strip():
                 raise bad(key, "expected a folder path")
@@ -71,7 +93,50 @@ def _parse(data: dict, path: Path) -> Config:
             config.taxonomy_names = _names(value, bad)
         else:
             raise bad(f"taxonomy.{key}", "unknown key")
+    _known_direction(config, bad)
     return config
+
+
+def _text(value, key: str, bad) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise bad(key, "expected a non-empty string")
+    return value
+
+
+def _choice(value, key: str, choices: tuple[str, ...], bad):
+    if value not in choices:
+        raise bad(key, f"expected one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def _checklists(table, bad) -> dict[str, Checklist]:
+    if not isinstance(table, dict):
+        raise bad("checklists", "expected tables [checklists.NAME] with title, field_tag and items")
+    out = {}
+    for name, entry in table.items():
+        key = f"checklists.{name}"
+        if not isinstance(entry, dict):
+            raise bad(key, "expected a table with title, field_tag and items")
+        unknown = set(entry) - {"title", "field_tag", "items"}
+        if unknown:
+            raise bad(f"{key}.{sorted(unknown)[0]}", "unknown key (title, field_tag, items)")
+        items = entry.get("items")
+        if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items)):
+            raise bad(f"{key}.items", "expected a list of questions (strings)")
+        title, tag = entry.get("title"), entry.get("field_tag")
+        for what, value in (("title", title), ("field_tag", tag)):
+            if value is not None and not isinstance(value, str):
+                raise bad(f"{key}.{what}", "expected a string")
+        out[name.strip().lower()] = Checklist(title, tag, tuple(items) if items is not None else None)
+    return out
+
+
+def _known_direction(config: Config, bad) -> None:
+    from studykit.directions import DIRECTIONS
+
+    if config.direction not in DIRECTIONS and config.direction not in config.checklists:
+        known = ", ".join([*DIRECTIONS, *config.checklists])
+        raise bad("direction", f"unknown direction {config.direction!r}; known: {known}")
 
 
 def _colors(table, bad) -> dict[str, list[str]]:

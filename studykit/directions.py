@@ -1,14 +1,19 @@
 """The direction-specific checklists of the study template's section 3, one per research direction.
 
-The vault's studykit.toml picks one (`direction = "detection"`) and may replace or add lists
-(`[checklists.NAME] title = ..., items = [...]`).
+The vault's studykit.toml picks one (`direction = "detection"`; "general", untagged, by default)
+and may replace or add lists (`[checklists.NAME] title = ..., field_tag = ..., items = [...]`).
+Questions about one paper (ViT's patch size, say) are not here: they belong to its registry entry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from studykit.errors import UserError
+
+if TYPE_CHECKING:
+    from studykit.config import Config
 
 
 @dataclass(frozen=True)
@@ -17,22 +22,29 @@ class Direction:
 
     key: str
     title: str
-    field_tag: str
+    field_tag: str  # "" for none: a note is tagged with a field only when the reader chose one
     items: tuple[str, ...]
 
 
-DEFAULT_DIRECTION = "classification"
+DEFAULT_DIRECTION = "general"
 
 DIRECTIONS: dict[str, Direction] = {d.key: d for d in (
+    Direction("general", "⚪ 通用 (General)", "", (
+        "**问题 (Problem):** 论文要解决什么问题？为什么已有方法不够？",
+        "**核心想法 (Key idea):** 能用一句话说清方法的关键吗？",
+        "**假设 (Assumptions):** 方法依赖哪些前提？什么情况下会失效？",
+        "**实验设置 (Evaluation):** 在什么数据或场景上验证？和谁比较？",
+        "**关键结果 (Results):** 最重要的数字是什么？消融实验说明提升来自哪里？",
+        "**代价 (Cost):** 计算量、内存、延迟或实现难度如何？",
+        "**可复现性 (Reproducibility):** 有代码和数据吗？我能复现哪一部分？",
+    )),
     Direction("classification", "🟢 分类/骨干网络 (Classification/Backbone)", "CV/classification", (
         "**Basic Block:** 最小重复单元长什么样？(残差结构/Transformer Block/Ghost Block?)",
         "**特征提取 (Local vs global):** 它是如何权衡局部特征（Conv）和全局特征（Attention）的？",
         "**降采样 (Downsampling):** 图像分辨率是如何一步步缩小的？(Stride Conv / Pooling / Patch Merging?)",
         "**性能指标 (Params & FLOPs):** 参数量 (Params) 和计算量 (FLOPs) 处于什么量级？",
-        "**Patch Size 是多少？** (ViT 默认是 16x16，这就是标题的由来)",
-        "**为什么需要 [CLS] Token？** (提示：它是为了最后做分类用的“总结性向量”)",
-        "**模型在什么数据集上表现好？** (关注预训练数据集，如 JFT-300M，理解为什么 ViT 比较“吃”数据)",
-        "**Inductive Bias (归纳偏置) 是什么？** (CNN 有平移不变性等先验知识，Transformer 没有，所以需要更多数据去学习)",
+        "**归纳偏置 (Inductive bias):** 结构自带哪些先验（局部性、平移等变）？缺少的先验靠多少数据来弥补？",
+        "**预训练数据 (Pre-training data):** 在什么数据集上预训练、在哪些数据集上评测？",
     )),
     Direction("detection", "🔵 目标检测 (Detection)", "CV/detection", (
         "**检测范式 (Paradigm):** two-stage、one-stage 还是 DETR 式的集合预测？",
@@ -75,17 +87,17 @@ DIRECTIONS: dict[str, Direction] = {d.key: d for d in (
 )}
 
 
-def direction(config=None) -> Direction:
-    """The direction the vault's config names (custom lists included), classification by default."""
-    key = (getattr(config, "direction", None) or DEFAULT_DIRECTION).strip().lower()
-    custom = getattr(config, "checklists", None) or {}
+def direction(config: Config | None = None) -> Direction:
+    """The direction the vault's config names (its own lists included), the general one by default."""
+    key = (config.direction if config else DEFAULT_DIRECTION).strip().lower()
+    custom = config.checklists if config else {}
     if key in custom:
-        entry = custom[key]
-        base = DIRECTIONS.get(key)
+        entry, base = custom[key], DIRECTIONS.get(key)
         return Direction(
-            key, entry.get("title") or (base.title if base else key),
-            entry.get("field_tag") or (base.field_tag if base else key),
-            tuple(entry.get("items") or (base.items if base else ())),
+            key,
+            entry.title if entry.title is not None else (base.title if base else key),
+            entry.field_tag if entry.field_tag is not None else (base.field_tag if base else ""),
+            entry.items if entry.items is not None else (base.items if base else ()),
         )
     if key not in DIRECTIONS:
         known = ", ".join([*DIRECTIONS, *custom])

@@ -10,11 +10,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from urllib.parse import quote
 
+from studykit.config import Config
 from studykit.directions import direction as pick_direction
 from studykit.model import Annotation, Category, Paper
+from studykit.papers import PaperRegistry
 
 SWATCH = {  # the colour of each category as an emoji, so lists show the reader's code at a glance
     Category.CONTRIBUTION: "🔴", Category.DEFINITION: "🟡", Category.FORMULA: "🔵",
@@ -24,18 +25,30 @@ SWATCH = {  # the colour of each category as an emoji, so lists show the reader'
 AREA_KINDS = ("image", "ink")
 COMMENT_KINDS = ("note", "freetext")
 _CONCEPT_MAX_WORDS = 6
+_CONCEPT_MAX_CHARS = 60
 _GITHUB = re.compile(r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+")
-_ESCAPE = re.compile(r"([\\`*_\[\]<>#$%^|~])")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The code of a class or function, shown in the note: a vault travels, site-packages does not."""
+
+    path: str  # inside its package, "vit_impl/sublayers.py"
+    first: int  # line numbers in that file
+    text: str
+
+    @property
+    def last(self) -> int:
+        return self.first + self.text.rstrip("\n").count("\n")
 
 
 @dataclass
 class EquationAssets:
     """What the vault holds for one registered equation."""
 
-    diagram: str | None = None  # attachment file name of the shape diagram
+    diagram: str | None = None  # attachment file name of the shape diagram (full notes only)
     mermaid: str = ""
-    source_uri: str = ""  # file:// URI of the implementing module's source file
-    line: int | None = None
+    source: Source | None = None  # the implementing module's code
 
 
 @dataclass
@@ -47,7 +60,6 @@ class Assets:
     model_diagram: str | None = None
     model_mermaid: str = ""
     equations: dict[str, EquationAssets] = field(default_factory=dict)
-    implementation_uri: str = ""  # file:// URI of the package that implements the paper
 
 
 def block_id(annotation_id: str) -> str:
@@ -72,39 +84,73 @@ def equation_slug(eq_id: str) -> str:
 
 
 def inline(text: str) -> str:
-    """Text from the PDF as one Markdown line that renders literally (no tags, links, math, regions)."""
-    return _ESCAPE.sub(r"\\\1", " ".join(text.split())).replace("==", "=\\=")
+    """Text from the PDF as one Markdown line that renders (and searches) as the PDF's text.
+
+    Only what would change its meaning there is escaped: comments, highlights, links and embeds,
+    tags, math, emphasis, code, HTML, a trailing block id, a Dataview field, a leading list,
+    quote or heading marker. "88.55%" and "x_class" stay as they are.
+    """
+    text = " ".join(text.split())
+    text = _BACKSLASH.sub(r"\\\\", text)
+    for char in "%=~":  # a run of two makes a comment, a highlight, a strike: break every pair
+        text = re.sub(rf"(?<={re.escape(char)}){re.escape(char)}", rf"\\{char}", text)
+    text = re.sub(r"(?<=:):", r"\\:", text)  # "key:: value" is a Dataview field
+    if re.search(r"\[\[|\[\^|\]\(|\]\[|^\[[^\]]*\]:", text):  # links, embeds, footnotes, a link definition
+        text = text.replace("[", "\\[")
+    for char in "`*$":  # one alone cannot open and close a span
+        if text.count(char) > 1:
+            text = text.replace(char, "\\" + char)
+    if len(_LOOSE_UNDERSCORE.findall(text)) > 1:  # "x_class" is a word: only an underscore at a word edge can emphasise
+        text = _LOOSE_UNDERSCORE.sub(r"\\_", text)
+    text = _HTML.sub(r"\\\g<0>", text)
+    text = _ENTITY.sub(r"\\&", text)
+    text = _TAG.sub(r"\\#", text)
+    text = _BLOCK_ID.sub(r"\1\\^", text)
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if m.group(1) else "\\" + m.group(2), text, 1)
+
+
+_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
+_LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_HTML = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_TAG = re.compile(r"(?:^|(?<=\s))#")
+_BLOCK_ID = re.compile(r"(\s)\^(?=[A-Za-z0-9-]+$)")
+# A list item, a quote, a thematic break or (under the callout's first line) a setext underline.
+_LINE_START = re.compile(r"^(\d{1,9})?([.)](?=\s|$)|[-+*](?=\s|$)|>|[-_](?=(?:\s*[-_]){2,}\s*$)|=(?=[=\s]*$))")
+
+
+def neutral(text: str) -> str:
+    """Any value put into a note on one line: no newline, no `%%` that could open a comment or a region."""
+    return re.sub(r"(?<=%)%", r"\\%", " ".join(str(text).split()))
 
 
 def comment_markdown(text: str) -> str:
     """The reader's own comment stays Markdown ($math$, [[links]]), but cannot close a region or fence."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
-    return "\n".join(line.replace("%%", "%\\%").replace("```", "\\`\\`\\`") for line in lines)
+    return "\n".join(re.sub(r"(?<=%)%", r"\\%", line).replace("```", "\\`\\`\\`") for line in lines)
 
 
 def concept_name(annotation: Annotation) -> str:
-    """The [[concept]] a definition highlight names: a short comment, else the short highlighted term."""
-    for candidate in (annotation.comment, annotation.text):
-        words = re.sub(r"[\[\]#^|%*`$\"“”‘’:;.,!?()]", " ", candidate or "").split()
-        if 0 < len(words) <= _CONCEPT_MAX_WORDS:
-            name = " ".join(words)
-            return name[0].upper() + name[1:]
-    return ""
+    """The [[concept]] a definition highlight names: the highlighted term, trimmed, when it is short.
+
+    Never the comment: that is the reader's remark about the term ("lower in column 1"), not its name.
+    """
+    words = re.sub(r"[\[\]#^|%*`$\"“”‘’:;.,!?()<>/\\{}=~]", " ", annotation.text or "").split()
+    name = " ".join(words)
+    return name if 0 < len(words) <= _CONCEPT_MAX_WORDS and len(name) <= _CONCEPT_MAX_CHARS else ""
 
 
-def page_link(annotation: Annotation, paper: Paper, assets: Assets) -> str:
-    """A Markdown link back to the annotation's place: Zotero, the PDF in the vault, or the file."""
+def page_link(annotation: Annotation, assets: Assets) -> str:
+    """A link back to the annotation's place: Zotero, or the PDF inside the vault (Obsidian's PDF viewer)."""
     label = f"p. {annotation.page_label or annotation.page}"
     if annotation.link.startswith("zotero://"):
         return f"[{label}]({annotation.link})"
     if assets.pdf_vault_path:
         return f"[[{assets.pdf_vault_path}#page={annotation.page}|{label}]]"
-    if paper.pdf_path:
-        return f"[{label}]({Path(paper.pdf_path).resolve().as_uri()}#page={annotation.page})"
     return label
 
 
-def _item(annotation: Annotation, paper: Paper, taxonomy, assets: Assets) -> dict:
+def _item(annotation: Annotation, taxonomy, assets: Assets) -> dict:
     info = taxonomy.info(annotation.category)
     return {
         "id": annotation.id,
@@ -117,10 +163,10 @@ def _item(annotation: Annotation, paper: Paper, taxonomy, assets: Assets) -> dic
         "comment": comment_markdown(annotation.comment),
         "page": annotation.page,
         "page_label": annotation.page_label or str(annotation.page),
-        "link": page_link(annotation, paper, assets),
+        "link": page_link(annotation, assets),
         "image": assets.images.get(annotation.id),
         "concept": concept_name(annotation) if annotation.category is Category.DEFINITION else "",
-        "tags": list(annotation.tags),
+        "tags": [neutral(t) for t in annotation.tags],
     }
 
 
@@ -135,9 +181,10 @@ def _one_line(text: str) -> str:
 
 def _frontmatter(paper: Paper, created: date, tags: list[str], source: str) -> dict:
     # Properties are one line each: a title with a newline could otherwise end the front matter.
+    # No authors: the key is left out (an empty list shows in Obsidian as an empty property).
     data = {
         "title": _one_line(paper.title) or "Untitled",
-        "authors": [_one_line(a) for a in paper.authors if _one_line(a)],
+        "authors": _authors(paper),
         "year": paper.year,
         "venue": _one_line(paper.venue),
         "doi": paper.doi,
@@ -150,8 +197,12 @@ def _frontmatter(paper: Paper, created: date, tags: list[str], source: str) -> d
         "studykit-id": paper.id,
         "created": created,
     }
-    keep = ("title", "authors", "tags", "studykit-id", "created")
+    keep = ("title", "tags", "studykit-id", "created")
     return {k: v for k, v in data.items() if k in keep or v not in (None, "", [])}
+
+
+def _authors(paper: Paper) -> list[str]:
+    return [_one_line(a) for a in paper.authors if _one_line(a)]
 
 
 def _links(paper: Paper, assets: Assets) -> list[dict]:
@@ -164,67 +215,99 @@ def _links(paper: Paper, assets: Assets) -> list[dict]:
         links.append({"label": "URL", "url": paper.url})
     if paper.zotero_link:
         links.append({"label": "Zotero", "url": paper.zotero_link})
-    return links
+    return [{"label": link["label"], "url": _url(link["url"])} for link in links]
+
+
+def _url(url: str) -> str:
+    """A URL that stays one Markdown link destination: no space, no parenthesis, no `%%`."""
+    url = _one_line(url)
+    for char, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return re.sub(r"(?<=%)%", "%25", url)
 
 
 def _code_repositories(paper: Paper) -> list[str]:
     found = []
     for text in (paper.url, paper.abstract, *(a.text for a in paper.annotations), *(a.comment for a in paper.annotations)):
         for url in _GITHUB.findall(text or ""):
-            url = url.rstrip(".")
+            url = _url(url.rstrip("."))
             if url not in found:
                 found.append(url)
     return found
 
 
-def _equations(registry, assets: Assets) -> list[dict]:
+def _equations(registry: PaperRegistry | None, assets: Assets) -> list[dict]:
     if registry is None:
         return []
     out = []
     for eq in registry.equations:
         found = assets.equations.get(eq.id, EquationAssets())
+        source = found.source
         out.append({
             "id": eq.id, "slug": equation_slug(eq.id), "title": eq.title, "latex": eq.latex.strip(),
-            "meaning": eq.meaning, "module": eq.module, "module_uri": found.source_uri, "line": found.line,
-            "code": eq.code.rstrip("\n"), "diagram": found.diagram, "mermaid": found.mermaid.strip(),
+            "meaning": eq.meaning, "module": eq.module, "code": eq.code.rstrip("\n"),
+            "source": {"path": source.path, "first": source.first, "last": source.last,
+                       "lines": source.text.rstrip("\n").splitlines(), "fence": _fence(source.text)} if source else None,
+            "diagram": found.diagram, "mermaid": found.mermaid.strip(),
         })
     return out
 
 
-def build_context(paper: Paper, *, taxonomy, config=None, registry=None, assets: Assets | None = None,
-                  created: date) -> dict:
-    """Everything paper_note.md.j2 shows, in the order and sections of the study template."""
+def _fence(code: str) -> str:
+    """A backtick fence longer than any run of backticks in `code`, so the code cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _unique_block_ids(items: list[dict]) -> None:
+    """A PDF can hold one annotation twice under one id: its second block gets `-2`, so every
+    ^block id of a note is one target (the first keeps its id, and links made to it)."""
+    seen: dict[str, int] = {}
+    for item in items:
+        n = seen[item["block_id"]] = seen.get(item["block_id"], 0) + 1
+        if n > 1:
+            item["block_id"] = f"{item['block_id']}-{n}"
+
+
+def build_context(paper: Paper, *, taxonomy, config: Config | None = None, registry: PaperRegistry | None = None,
+                  assets: Assets | None = None, created: date) -> dict:
+    """Everything paper_note.md.j2 shows, in the order and sections of the study template.
+
+    Only a paper its registry entry knows gets that entry's questions, tags and equations; any
+    other gets the direction's checklist alone (the general one, untagged, by default).
+    """
     assets = assets or Assets()
+    config = config or Config()
     chosen = pick_direction(config)
-    items = [_item(a, paper, taxonomy, assets) for a in paper.annotations]
+    items = [_item(a, taxonomy, assets) for a in paper.annotations]
+    _unique_block_ids(items)
     areas = [i for i in items if i["kind"] in AREA_KINDS]
     sticky = [i for i in items if i["kind"] in COMMENT_KINDS and not i["text"]]
     quoted = [i for i in items if i not in areas and i not in sticky]
     sections = {c.value: [i for i in quoted if i["category"] == c.value] for c in Category}
 
-    tags = ["paper", chosen.field_tag, *(t for t in map(_tag, paper.tags) if t)]
+    field_tags = [t for t in (chosen.field_tag, *(registry.tags if registry else ())) if _tag(t)]
+    tags = ["paper", *map(_tag, field_tags), *(t for t in map(_tag, paper.tags) if t)]
     tags = list(dict.fromkeys(tags))
     venue_tags = [_tag(v) for v in (paper.venue, "arXiv" if paper.arxiv else "") if _tag(v)]
-    if assets.pdf_vault_path:
-        source = f"[[{assets.pdf_vault_path}]]"
-    elif paper.pdf_path:
-        source = Path(paper.pdf_path).resolve().as_uri()
-    else:
-        source = ""
+    source = f"[[{assets.pdf_vault_path}]]" if assets.pdf_vault_path else ""
+    # Each concept is linked once: in the list at the head of section 5.
     concepts = list(dict.fromkeys(i["concept"] for i in sections[Category.DEFINITION.value] if i["concept"]))
     return {
         "frontmatter": _frontmatter(paper, created, tags, source),
         "paper": {
-            "id": paper.id, "title": inline(paper.title) or "Untitled", "authors": list(paper.authors), "year": paper.year,
-            "venue": paper.venue, "doi": paper.doi, "arxiv": paper.arxiv, "url": paper.url,
-            "abstract": " ".join(paper.abstract.split()), "citekey": paper.citekey, "zotero_link": paper.zotero_link,
+            "id": paper.id, "title": inline(paper.title) or "Untitled", "authors": [inline(a) for a in _authors(paper)],
+            "year": paper.year, "venue": inline(paper.venue), "doi": neutral(paper.doi), "arxiv": neutral(paper.arxiv),
+            "url": _url(paper.url), "abstract": inline(paper.abstract), "citekey": neutral(paper.citekey),
+            "zotero_link": _url(paper.zotero_link),
         },
         "created": created.isoformat(),
         "venue_tags": venue_tags,
-        "field_tag": chosen.field_tag,
+        "field_tags": [_tag(t) for t in field_tags],
         "links": _links(paper, assets),
         "code_repositories": _code_repositories(paper),
-        "implementation": {"uri": assets.implementation_uri, "name": registry.model if registry else ""},
+        "implementation": {"name": registry.model if registry else ""},
+        "detail": config.note_detail,
         "sections": sections,
         "areas": areas,
         "sticky_notes": sticky,
@@ -234,6 +317,7 @@ def build_context(paper: Paper, *, taxonomy, config=None, registry=None, assets:
             for i in taxonomy.infos
         },
         "direction": {"key": chosen.key, "title": chosen.title, "items": list(chosen.items)},
+        "paper_checklist": list(registry.checklist) if registry else [],
         "registry": {"arxiv": registry.arxiv, "title": registry.title, "model": registry.model} if registry else None,
         "equations": _equations(registry, assets),
         "model_diagram": assets.model_diagram,

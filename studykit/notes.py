@@ -74,37 +74,44 @@ def _registry(paper: Paper):
     return find_registry(arxiv=paper.arxiv, title=paper.title, known=_registries())
 
 
-def module_source(qualified: str) -> tuple[str, int | None]:
-    """file:// URI and line of "package.module:Name", found without importing the module (no torch)."""
+def module_source(qualified: str) -> note_context.Source | None:
+    """The source of "package.module:Name" and its line numbers, read without importing it (no torch)."""
     module, _, name = qualified.partition(":")
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
-        return "", None
-    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
-        return "", None
-    line = None
-    if name:
-        pattern = re.compile(rf"^\s*(?:class|def)\s+{re.escape(name.split('.')[-1])}\b")
-        with open(spec.origin, encoding="utf-8") as handle:
-            line = next((n for n, text in enumerate(handle, 1) if pattern.match(text)), None)
-    return Path(spec.origin).resolve().as_uri(), line
-
-
-def _package_uri(qualified: str) -> str:
-    spec = importlib.util.find_spec(qualified.partition(":")[0].split(".")[0])
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    return Path(locations[0]).resolve().as_uri() + "/" if locations else ""
+        return None
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin) or not name:
+        return None
+    with open(spec.origin, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    pattern = re.compile(rf"^(\s*)(?:class|def)\s+{re.escape(name.split('.')[-1])}\b")
+    start = next((n for n, text in enumerate(lines) if pattern.match(text)), None)
+    if start is None:
+        return None
+    indent = len(pattern.match(lines[start]).group(1))
+    end = start + 1
+    for n in range(start + 1, len(lines)):  # the body: every line indented deeper, blank lines inside it
+        if lines[n].strip() and len(lines[n]) - len(lines[n].lstrip()) <= indent:
+            break
+        if lines[n].strip():
+            end = n + 1
+    depth = module.count(".") + (Path(spec.origin).name == "__init__.py")
+    package_root = Path(spec.origin).parents[depth]
+    path = Path(spec.origin).relative_to(package_root).as_posix()
+    return note_context.Source(path, start + 1, "\n".join(lines[start:end]) + "\n")
 
 
 def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool = False) -> note_context.Assets:
-    """Shape diagrams and module links of a paper's registry; diagrams drawn only when missing."""
+    """Shape diagrams and implementing code of a paper's registry; diagrams drawn only when missing
+    (each equation's own only for `note_detail = "full"`)."""
     from vault_export.sync import write_attachment
 
     folder = ws.vault.attachments_dir(note_path)
     prefix = note_context.diagram_prefix(registry)
     wanted = {"model": f"{prefix}-model-shapes.png"}
-    wanted.update({eq.id: f"{prefix}-{note_context.equation_slug(eq.id)}-shapes.png" for eq in registry.equations})
+    if ws.config.note_detail == "full":
+        wanted.update({eq.id: f"{prefix}-{note_context.equation_slug(eq.id)}-shapes.png" for eq in registry.equations})
     cache = ws.root / MERMAID_CACHE
     missing = [key for key, name in wanted.items()
                if not (folder / name).is_file() or not (cache / f"{name}.mmd").is_file()]
@@ -118,13 +125,11 @@ def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool =
         path = cache / f"{name}.mmd"
         return path.read_text(encoding="utf-8") if path.is_file() else ""
 
-    assets = note_context.Assets(
-        model_diagram=wanted["model"], model_mermaid=mermaid_of(wanted["model"]),
-        implementation_uri=_package_uri(registry.equations[0].module) if registry.equations else "",
-    )
+    assets = note_context.Assets(model_diagram=wanted["model"], model_mermaid=mermaid_of(wanted["model"]))
     for eq in registry.equations:
-        uri, line = module_source(eq.module)
-        assets.equations[eq.id] = note_context.EquationAssets(wanted[eq.id], mermaid_of(wanted[eq.id]), uri, line)
+        diagram = wanted.get(eq.id)
+        assets.equations[eq.id] = note_context.EquationAssets(
+            diagram, mermaid_of(diagram) if diagram else "", module_source(eq.module))
     return assets
 
 
@@ -161,12 +166,65 @@ def _created(note_path: Path | None, today: date) -> date:
         return today
 
 
-def _pdf_in_vault(ws: Workspace, pdf_path) -> str | None:
-    if not pdf_path:
+def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool = False) -> str | None:
+    """The paper's PDF as a path inside the vault, brought in when it is outside; None when it stays out.
+
+    `pdf_attach`: "copy" (default) or "link" (a hard link; a copy where the file system has none)
+    into the note's attachment folder; "zotero" leaves a Zotero item's PDF where Zotero keeps it
+    (its notes link with zotero://). A vault is synced to other machines: a path out of it would break.
+    """
+    if not paper.pdf_path:
         return None
-    resolved = Path(pdf_path).resolve()
+    source = Path(paper.pdf_path)
     root = ws.root.resolve()
-    return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else None
+    resolved = source.resolve()
+    if resolved.is_relative_to(root):
+        return resolved.relative_to(root).as_posix()
+    if (ws.config.pdf_attach == "zotero" and paper.zotero_link) or not resolved.is_file():
+        return None
+    from vault_export.names import safe_filename
+
+    target = _attachment_for(ws.vault.attachments_dir(note_path), safe_filename(source.name), resolved)
+    if not dry_run and not target.exists():
+        _bring_in(resolved, target, link=ws.config.pdf_attach == "link")
+    return ws.vault.link(target)
+
+
+def _attachment_for(folder: Path, name: str, source: Path) -> Path:
+    """`name` in `folder`, or `stem-<digest>.pdf` when a different file already has that name."""
+    import filecmp
+
+    target = folder / name
+    if not target.exists() or os.path.samefile(source, target) or filecmp.cmp(source, target, shallow=False):
+        return target
+    from vault_export.sync import digest
+
+    stem, dot, ext = name.rpartition(".")
+    with open(source, "rb") as handle:
+        return folder / f"{stem or ext}-{digest(handle.read())[:8]}{dot}{ext if stem else ''}"
+
+
+def _bring_in(source: Path, target: Path, *, link: bool) -> None:
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".studykit-tmp-", suffix=".pdf")
+    os.close(handle)
+    try:
+        if link:
+            try:
+                os.unlink(temporary)
+                os.link(source, temporary)
+            except OSError:  # another file system, or one without hard links: copy instead
+                shutil.copyfile(source, temporary)
+        else:
+            shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    except OSError as exc:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise UserError(f"{source}: cannot bring the PDF into the vault ({target}): {exc.strerror}") from None
 
 
 def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bool = False):
@@ -181,7 +239,7 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     note_path = existing or ws.vault.new_note_path(filename)
     registry = _registry(paper)
     assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
-    assets.pdf_vault_path = _pdf_in_vault(ws, paper.pdf_path)
+    assets.pdf_vault_path = _pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
     for annotation in paper.annotations:
         if annotation.image:
             name = note_context.attachment_name(paper.id, annotation.id)

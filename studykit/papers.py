@@ -36,6 +36,8 @@ class PaperRegistry(Protocol):
     # names a learner writes, small sizes, reference builders, layouts, mistakes) is
     # studykit.check.spec.CheckSpec.
     check: str
+    checklist: Sequence[str]  # questions about this paper alone, added to the direction's checklist
+    tags: Sequence[str]  # field tags of this paper ("CV/classification"), added to the note's tags
 
     def equation(self, eq_id: str) -> Equation: ...
 

@@ -125,9 +125,10 @@ def chart_png(history: list[dict]) -> bytes:
     ax2.set_ylim(0, max([e["total"] for e in history] + [1]))
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
-    # At least a week on the axis, so that one or two days do not fill it with repeated labels.
-    end = max(days)
-    start = min(min(days), end - timedelta(days=6))
+    # The axis starts at the first day with data and spans at least a week (the days to come), so
+    # that one or two days do not fill it with repeated labels.
+    start = min(days)
+    end = max(max(days), start + timedelta(days=6))
     ax.set_xlim(mdates.date2num(start) - 0.6, mdates.date2num(end) + 0.6)
     ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, (end - start).days // 7 + 1)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))

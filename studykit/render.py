@@ -65,8 +65,9 @@ def region(content: str, name: str) -> str:
     """`{% filter region("NAME") %}`: the block as a managed region, regenerated on every sync."""
     from vault_export.regions import wrap
 
-    # The blank line before the end marker ends the last block, so a ^block-id there stays a block id.
-    return wrap(name, content.strip("\n") + "\n\n") + "\n"
+    # The blank line before the end marker ends the last block, so a ^block-id there stays a block id;
+    # the one after the begin marker starts a new block, so a `$$` there is display math in CommonMark.
+    return wrap(name, "\n" + content.strip("\n") + "\n\n") + "\n"
 
 
 def _environment(env_class, loader):

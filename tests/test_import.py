@@ -72,7 +72,7 @@ def test_renamed_moved_note_gets_new_highlight_and_keeps_reader_work(tmp_path, c
     [note] = notes_in(vault)
     text = note.read_text(encoding="utf-8")
     # The reader ticks a checklist item, writes a paragraph, adds a property, then renames and moves the note.
-    text = text.replace("- [ ] **Basic Block:**", "- [x] **Basic Block:**", 1)
+    text = text.replace("- [ ] **问题 (Problem):**", "- [x] **问题 (Problem):**", 1)
     text = text.replace("- **我的评价 (My evaluation)：**", "- **我的评价 (My evaluation)：** 非常值得一读 — my own words.", 1)
     text = text.replace("tags:\n", "rating: 5\ntags:\n", 1)
     moved = vault / "Reading" / "Renamed by me.md"
@@ -89,7 +89,7 @@ def test_renamed_moved_note_gets_new_highlight_and_keeps_reader_work(tmp_path, c
     assert code == 0 and "1 updated" in out, out
     assert notes_in(vault) == [moved]
     new = moved.read_text(encoding="utf-8")
-    assert "- [x] **Basic Block:**" in new
+    assert "- [x] **问题 (Problem):**" in new
     assert "非常值得一读 — my own words." in new
     assert "rating: 5" in new
     assert "A limitation is the need for data" in new and "💬 future work" in new
@@ -145,7 +145,9 @@ def test_pdf_inside_vault_links_with_wikilinks(tmp_path, capsys):
     outside = make_pdf(tmp_path / "out side.pdf", [("Results improve", "#5fb236", "")], "Elsewhere")
     run_cli("import", outside, "--vault", vault, capsys=capsys)
     texts = "".join(p.read_text(encoding="utf-8") for p in notes_in(vault))
-    assert "file://" in texts and "out%20side.pdf#page=1" in texts
+    # A PDF outside the vault is copied into its attachment folder: links work on every synced machine.
+    assert "file://" not in texts and "[[attachments/out side.pdf#page=1|p. 1]]" in texts
+    assert (vault / "attachments" / "out side.pdf").read_bytes() == outside.read_bytes()
 
 
 @pytest.mark.parametrize("make_bad, message", [

@@ -40,6 +40,9 @@ class PaperRegistry:
     equations: tuple[Equation, ...]
     # `studykit check`: "module:attr" of the paper's check spec (studykit.check.spec.CheckSpec), "" for none
     check: str = ""
+    # The paper's own checklist questions and note tags: only a note matched to this entry gets them.
+    checklist: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def equation(self, eq_id: str) -> Equation:
         for eq in self.equations:
@@ -153,8 +156,10 @@ from vit_impl import create_model
 vit = create_model("vit_base_patch16_224", depth=0)  # ViT-B/16's final norm and head; no blocks needed
 z_L = torch.randn(2, 197, 768)  # the output of the last block
 with torch.no_grad():
+    y = vit.norm(z_L)[:, 0]  # Eq.4 as the model computes it: LN on every token, then the class token
     z_L0 = z_L[:, 0]  # z_L^0: the class token only
-    y = vit.norm(z_L0)  # Eq.4: y = LN(z_L^0)
+    # The paper's order, LN(z_L^0), gives the same y: LayerNorm normalises each token on its own.
+    assert torch.allclose(y, vit.norm(z_L0), atol=1e-6)
     logits = vit.head(y)  # the classification head, 1000 ImageNet classes
 print("z_L              ", tuple(z_L.shape))
 print("z_L^0            ", tuple(z_L0.shape))
@@ -213,4 +218,11 @@ REGISTRY = PaperRegistry(
             builder=_build_class_token_norm,
         ),
     ),
+    checklist=(
+        "**Patch Size 是多少？** (ViT 默认是 16x16，这就是标题的由来)",
+        "**为什么需要 [CLS] Token？** (提示：它是为了最后做分类用的“总结性向量”)",
+        "**模型在什么数据集上表现好？** (关注预训练数据集，如 JFT-300M，理解为什么 ViT 比较“吃”数据)",
+        "**Inductive Bias (归纳偏置) 是什么？** (CNN 有平移不变性等先验知识，Transformer 没有，所以需要更多数据去学习)",
+    ),
+    tags=("CV/classification",),
 )

@@ -58,6 +58,7 @@ class ClassTokenNorm(nn.Module):
         self.norm = vit.norm
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        # The model normalises every token and then reads token 0; LayerNorm works on each
-        # token alone, so normalising token 0 only gives the same numbers.
-        return self.norm(z[:, 0])  # (B, 1 + N, D) = (2, 197, 768) -> (B, D) = (2, 768)
+        # As the model does it: normalise every token, then read token 0. The paper writes LN(z_L^0),
+        # token 0 first; LayerNorm works on each token alone, so both orders give the same y.
+        z = self.norm(z)  # (B, 1 + N, D) = (2, 197, 768)
+        return z[:, 0]  # (B, D) = (2, 768)

@@ -47,6 +47,8 @@ def run(args) -> int:
 
     say("learning guide and dashboard")
     extra = guide.write_demo_notes(ws.root)
+    if guide.cards_beside_exercises(extra[0][0]):
+        print(guide.MIXED_DECK_HINT.format(path=extra[0][0]), file=sys.stderr)
 
     say("running the paper note's code cells")
     failed = _run_cells(note.path)
@@ -55,7 +57,7 @@ def run(args) -> int:
     root = ws.root.resolve()
     legend = ws.vault.find_by_id(notes.LEGEND_ID)
     print(f"Demo vault ready: {root}")
-    rows = [(note.path, "the paper note: highlights by colour, Eq.1-Eq.4 with code cells and shape diagrams"),
+    rows = [(note.path, "the paper note: highlights by colour, Eq.1-Eq.4 with their code and runnable cells"),
             (legend, "the highlight colour code"), *extra]
     for path, what in rows:
         if path:

@@ -17,8 +17,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     from studykit.errors import UserError
-    from studykit.guide import write_guide
+    from studykit.guide import MIXED_DECK_HINT, cards_beside_exercises, write_guide
 
     if not args.vault.is_dir():
         raise UserError(f"{args.vault}: not a folder (give the vault's folder)")
@@ -28,4 +30,6 @@ def run(args) -> int:
     for conflict in result.conflicts:
         print(f"kept: {conflict}")
     print(f"{result.status}{' (dry run)' if args.dry_run else ''}: {result.path}")
+    if cards_beside_exercises(result.path):
+        print(MIXED_DECK_HINT.format(path=result.path), file=sys.stderr)
     return 0

@@ -108,6 +108,8 @@ def _fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
     author = (meta.get("author") or "").strip()
     if author:
         paper.authors = [a.strip() for a in re.split(r";|,|\band\b|&", author) if a.strip()]
+    else:
+        paper.authors = authors_after_title(first_text, paper.title)
     haystack = "\n".join([meta.get("subject") or "", meta.get("keywords") or "", first_text])
     if m := ARXIV_RE.search(haystack) or ARXIV_BARE_RE.search(first_text[:3000]):
         paper.arxiv = m.group(1)
@@ -121,6 +123,33 @@ def _fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
         paper.url = f"https://arxiv.org/abs/{paper.arxiv}"
     elif paper.doi:
         paper.url = f"https://doi.org/{paper.doi}"
+
+
+_NAME = re.compile(r"^[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){1,3}$")
+_AFFILIATION = re.compile(r"\b(universit\w*|institut\w*|research|labs?|laborator\w*|inc|corp\w*|department|school|"
+                         r"college|cent(?:er|re)|academy|google|microsoft|facebook|meta|amazon|ibm|intel)\b", re.I)
+
+
+def authors_after_title(first_text: str, title: str) -> list[str]:
+    """The names on the lines right below the title of a first page ("Andrew Baumann, Microsoft
+    Research" -> ["Andrew Baumann"]); [] when the title is not found or no line reads as names."""
+    key = " ".join(title.split()).casefold()
+    lines = first_text.splitlines()
+    seen, start = "", None
+    for n, line in enumerate(lines[:40]):
+        seen = " ".join((seen + " " + line).split()).casefold()
+        if key and key in seen:
+            start = n + 1
+            break
+    names: list[str] = []
+    for line in lines[start:start + 4] if start is not None else ():
+        if not line.strip() or re.match(r"\s*abstract\b", line, re.I):
+            break
+        for part in re.split(r",|;|\band\b|&|·", line):
+            part = re.sub(r"[\d*∗†‡§¶⁰¹²³⁴⁵⁶⁷⁸⁹,]+$", "", " ".join(part.split()))
+            if _NAME.match(part) and not _AFFILIATION.search(part):
+                names.append(part)
+    return names[:20]
 
 
 def _title_from_page(page_text: _PageText) -> str:
