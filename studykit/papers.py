@@ -7,6 +7,7 @@ so studykit learns of ViT, DeiT or Swin without importing any of them by name.
 
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
 from importlib.metadata import entry_points
@@ -38,6 +39,16 @@ class PaperRegistry(Protocol):
     check: str
     checklist: Sequence[str]  # questions about this paper alone, added to the direction's checklist
     tags: Sequence[str]  # field tags of this paper ("CV/classification"), added to the note's tags
+    # The commands that run the paper's model (`studykit attention`, `studykit train`): each a
+    # "module:attr" string that `resolve` imports when the command runs, "" where the paper has
+    # none. A ValueError from any of them is a problem the user can fix; its message says which.
+    models: str  # () -> the reference model names (timm's), one of them `model`
+    load_model: str  # (checkpoint path | None, model name | None) -> (eval model, mean, std, dataset | None)
+    explain_attention: str  # (model, PIL image, mean, std, layer, discard_ratio) -> (rollout mask, head maps)
+    draw_attention: str  # (image (H, W, 3), mask, heads, png path, title=, layer=) -> None
+    train_arguments: str  # (argparse parser) -> None; imports no torch, `studykit train --help` runs it
+    train_config: str  # (parsed arguments) -> the run's configuration
+    train: str  # (configuration) -> one row of metrics per epoch
 
     def equation(self, eq_id: str) -> Equation: ...
 
@@ -83,3 +94,32 @@ def find_registry(arxiv: str = "", title: str = "", known: dict[str, PaperRegist
             if _title_key(registry.title) == key:
                 return registry
     return None
+
+
+# --- the commands that run a paper's model -----------------------------------------------------
+
+# The paper a model command runs when no model or checkpoint names another: ViT, the first
+# paper of the learning path. An id, not an import: its registry may be missing like any other.
+DEFAULT_PAPER = "2010.11929"
+
+
+def resolve(ref: str) -> Any:
+    """The object a "module:attr" string names, its module imported now."""
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def model_paper(command: str, model: str | None = None, known: dict[str, PaperRegistry] | None = None) -> PaperRegistry:
+    """The registry that runs `command` (a field name: "train", "explain_attention") for `model`: the
+    paper whose reference models include it, else the default paper. LookupError says what is missing."""
+    known = registries() if known is None else known
+    what = command.replace("_", " ")
+    owner = next((r for r in known.values() if model and r.models and model in resolve(r.models)()), None)
+    if owner is None:
+        offering = [r for r in known.values() if getattr(r, command)]
+        owner = known.get(DEFAULT_PAPER) if known.get(DEFAULT_PAPER) in offering else next(iter(offering), None)
+    if owner is None:
+        raise LookupError(f"no installed paper (the {GROUP} entry points) has a {what}")
+    if not getattr(owner, command):
+        raise LookupError(f"{model}: {owner.title} (arXiv {owner.arxiv}) has no {what}")
+    return owner

@@ -43,6 +43,15 @@ class PaperRegistry:
     # The paper's own checklist questions and note tags: only a note matched to this entry gets them.
     checklist: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The commands that run the model (`studykit attention`, `studykit train`), as "module:attr"
+    # strings imported only when the command runs; the contract is studykit.papers.PaperRegistry.
+    models: str = ""
+    load_model: str = ""
+    explain_attention: str = ""
+    draw_attention: str = ""
+    train_arguments: str = ""
+    train_config: str = ""
+    train: str = ""
 
     def equation(self, eq_id: str) -> Equation:
         for eq in self.equations:
@@ -172,6 +181,13 @@ REGISTRY = PaperRegistry(
     title="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
     model=_MODEL,
     check="vit_impl.check_spec:SPEC",
+    models="vit_impl.configs:list_models",
+    load_model="vit_impl.checkpoint:load_model",
+    explain_attention="vit_impl.attention:explain",
+    draw_attention="vit_impl.attention:draw_attention",
+    train_arguments="vit_impl.train_args:add_train_arguments",
+    train_config="vit_impl.train_args:resolve",
+    train="vit_impl.train:train",
     equations=(
         Equation(
             id="Eq.1",

@@ -18,7 +18,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint", type=Path, metavar="FILE",
                    help="a last.pt/best.pt from `studykit train` (or a timm file, with --model)")
     p.add_argument("--model", metavar="NAME",
-                   help="a vit_impl model name; without --checkpoint its weights are random (the chance picture)")
+                   help="a reference model name (vit_tiny_patch16_224...); without --checkpoint its weights are random "
+                   "(the chance picture)")
     p.add_argument("--out", type=Path, metavar="FILE.png", help="default: IMAGE's name + .attention.png")
     p.add_argument("--layer", type=int, metavar="L", help="roll out up to block L and show its heads (default: last)")
     p.add_argument("--discard-ratio", type=float, default=0.0, metavar="R",
@@ -41,9 +42,14 @@ def run(args) -> int:
 
     import numpy as np
 
-    from vit_impl.attention import draw_attention, explain
+    from studykit.papers import model_paper, resolve
 
-    model, mean, std, what = _load_model(args)
+    try:
+        paper = model_paper("explain_attention", args.model)
+    except LookupError as err:
+        raise UserError(str(err)) from None
+    explain, draw_attention = resolve(paper.explain_attention), resolve(paper.draw_attention)
+    model, mean, std, what = _load_model(args, resolve(paper.load_model))
     depth = len(model.blocks)
     if args.layer is not None and not 0 <= args.layer < depth:
         raise UserError(f"--layer {args.layer}: this model has blocks 0..{depth - 1}")
@@ -77,10 +83,9 @@ def _read_image(path: Path):
         raise UserError(f"{path}: not a readable image ({err})") from None
 
 
-def _load_model(args):
+def _load_model(args, load_model):
     """The model, its input normalisation and a few words on what it is."""
     from studykit.errors import UserError
-    from vit_impl.checkpoint import load_model
 
     try:
         model, mean, std, dataset = load_model(args.checkpoint, args.model)
