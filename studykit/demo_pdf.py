@@ -80,10 +80,6 @@ MARGIN = 54
 GAP = 22
 
 
-def _rgb(hex_colour: str) -> tuple[float, float, float]:
-    return tuple(int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
-
-
 def _draw_figure(page, rect) -> None:
     """A small architecture figure: patches -> linear projection -> encoder -> MLP head."""
     import pymupdf
@@ -139,25 +135,15 @@ def build_pdf() -> bytes:
 def _annotate(doc, figure) -> None:
     import pymupdf
 
-    def finish(annot, colour, comment, index):
-        annot.set_colors(stroke=_rgb(colour))
-        annot.set_info(content=comment, title="reader", creationDate=FIXED_DATE, modDate=FIXED_DATE)
-        annot.update()
+    from studykit.sample_pdf import finish, mark_first
 
-    for index, (phrase, colour, comment) in enumerate(HIGHLIGHTS):
-        for page in doc:
-            quads = page.search_for(phrase, quads=True)
-            if quads:
-                finish(page.add_highlight_annot(quads), colour, comment, index)
-                break
-        else:
-            raise AssertionError(f"demo phrase not found: {phrase!r}")
-
+    reader = {"title": "reader", "creationDate": FIXED_DATE, "modDate": FIXED_DATE}
+    for phrase, colour, comment in HIGHLIGHTS:
+        mark_first(doc, phrase, colour, comment, **reader)
     first = doc[0]
-    note = first.add_text_annot(pymupdf.Point(figure.x1 + 16, figure.y0 + 10), STICKY_NOTE, icon="Comment")
-    finish(note, "#ffd400", STICKY_NOTE, len(HIGHLIGHTS))
-    area = first.add_rect_annot(figure + (-4, -4, 4, 4))
-    finish(area, "#a28ae5", "Model overview (area).", len(HIGHLIGHTS) + 1)
+    finish(first.add_text_annot(pymupdf.Point(figure.x1 + 16, figure.y0 + 10), STICKY_NOTE, icon="Comment"),
+           "#ffd400", STICKY_NOTE, **reader)
+    finish(first.add_rect_annot(figure + (-4, -4, 4, 4)), "#a28ae5", "Model overview (area).", **reader)
 
 
 def write_pdf(path: Path) -> bool:

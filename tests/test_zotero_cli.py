@@ -12,9 +12,7 @@ from studykit.cli import main
 from studykit.sources.zotero_api import ENDPOINT_ENV
 from studykit.sources.zotero_prefs import PREFS_ENV
 from studykit.sources.zotero_versions import CACHE_FILE
-from zotero_fixture import (
-    REAL_COLLECTIONS, SAMPLE_COLLECTIONS, build_library, real_papers, sample_papers, write_prefs,
-)
+from zotero_fixture import REAL_COLLECTIONS, build_library, real_papers, sample_papers, write_prefs
 from zotero_server import ZoteroServer
 
 
@@ -27,24 +25,20 @@ def _notes(vault):
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
-    papers = sample_papers()
-    data = build_library(tmp_path / "Zotero", papers, collections=SAMPLE_COLLECTIONS)
-    with ZoteroServer(papers, collections=SAMPLE_COLLECTIONS, data_dir=data) as server:
-        monkeypatch.setenv(ENDPOINT_ENV, server.url)
-        yield server
+def served(zotero_server, monkeypatch):
+    """The local API double (conftest.py), the one studykit finds."""
+    monkeypatch.setenv(ENDPOINT_ENV, zotero_server.url)
+    return zotero_server
 
 
-def test_sync_item_through_the_local_api_keeps_every_annotation(served, tmp_path, capsys):
-    vault = tmp_path / "vault"
+def test_sync_item_through_the_local_api_keeps_every_annotation(served, vault, capsys):
     assert main(["sync", "--vault", str(vault), "--item", "VITPAPER"]) == 0
     [text] = _notes(vault).values()
     assert text.count("^ann-") == 8 and "the core idea" in text
     assert "1 created" in capsys.readouterr().out
 
 
-def test_resync_through_the_api_asks_zotero_what_changed(served, tmp_path, capsys):
-    vault = tmp_path / "vault"
+def test_resync_through_the_api_asks_zotero_what_changed(served, vault, capsys):
     assert main(["sync", "--vault", str(vault)]) == 0
     assert "4 created" in capsys.readouterr().out
     assert (vault / CACHE_FILE).is_file()
@@ -68,9 +62,8 @@ def test_resync_through_the_api_asks_zotero_what_changed(served, tmp_path, capsy
     assert not any("excellent results" in text for text in _notes(vault).values())
 
 
-def test_another_zotero_database_is_not_trusted(tmp_path, capsys, monkeypatch):
+def test_another_zotero_database_is_not_trusted(vault, capsys, monkeypatch):
     papers = sample_papers()
-    vault = tmp_path / "vault"
     with ZoteroServer(papers, server_id="FIRST") as first:
         monkeypatch.setenv(ENDPOINT_ENV, first.url)
         assert main(["sync", "--vault", str(vault), "--tag", "nlp"]) == 0
@@ -88,8 +81,7 @@ def _studykit(*args, env=None):
                           env={**os.environ, **(env or {})})
 
 
-def test_bad_input_is_one_line_exit_2_and_nothing_written(served, tmp_path):
-    vault = tmp_path / "vault"
+def test_bad_input_is_one_line_exit_2_and_nothing_written(served, vault):
     env = {ENDPOINT_ENV: served.url}
     for args in (["annotations", "zotero:ANNYEL01"], ["sync", "--vault", str(vault), "--item", "ANNYEL01"],
                  ["sync", "--vault", str(vault), "--item", "NOPE2345"]):
@@ -104,10 +96,10 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(served, tmp_path):
 
 
 def test_a_missing_base_directory_stops_the_sync_before_writing(tmp_path):
+    vault = tmp_path / "vault"  # not made: the sync must not make even the folder
     data = build_library(tmp_path / "Zotero", real_papers(tmp_path / "linked"), collections=REAL_COLLECTIONS,
                          base_dir=tmp_path / "base")
     prefs = write_prefs(tmp_path / "profile", data, tmp_path / "gone")
-    vault = tmp_path / "vault"
     proc = _studykit("sync", "--vault", str(vault), "--zotero-data-dir", str(data), env={PREFS_ENV: str(prefs)})
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "base directory" in proc.stderr and "does not exist" in proc.stderr
@@ -122,8 +114,7 @@ def test_annotations_of_a_paper_through_the_local_api(served, capsys):
     assert len(rows) == 8 and {r["paper"] for r in rows} == {"zotero:u:VITPAPER"}
 
 
-def test_an_attachment_key_resyncs_by_version(served, tmp_path, capsys):
-    vault = tmp_path / "vault"
+def test_an_attachment_key_resyncs_by_version(served, vault, capsys):
     assert main(["sync", "--vault", str(vault), "--item", "VITPDF01"]) == 0
     assert main(["sync", "--vault", str(vault), "--item", "VITPDF01"]) == 0
     assert "0 created, 0 updated, 1 unchanged" in capsys.readouterr().out

@@ -38,6 +38,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+from studykit.sample_pdf import text_pages
+
 # Columns as in Zotero 7's userdata schema (the tables studykit reads, and a few it skips).
 SCHEMA = """
 CREATE TABLE version (schema TEXT PRIMARY KEY, version INT NOT NULL);
@@ -406,11 +408,7 @@ def make_pdf(pages: list[list[str]] = PAGE_TEXT, *, rotate: int = 0) -> bytes:
     which is shown turned by `rotate` degrees (its /Rotate)."""
     import pymupdf
 
-    doc = pymupdf.open()
-    for lines in pages:
-        page = doc.new_page(width=612, height=PAGE_HEIGHT)
-        for n, line in enumerate(lines):
-            page.insert_text((72, 100 + 20 * n), line, fontsize=10)
+    doc = text_pages(pages, size=(612, PAGE_HEIGHT))
     doc[-1].draw_rect(pymupdf.Rect(100, 400, 300, 550), color=(0, 0, 1), fill=(0.2, 0.4, 0.9))
     doc[-1].set_rotation(rotate)
     data = doc.tobytes()
