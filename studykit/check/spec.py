@@ -14,12 +14,11 @@ spec's variants (the reference with one usual mistake).
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from studykit.papers import registries
+from studykit.papers import registries, resolve
 
 
 class Variant(Protocol):
@@ -86,12 +85,6 @@ class CheckSpec(Protocol):
     def variants(self, role: str) -> Sequence[Variant]: ...
 
 
-def load(ref: str) -> CheckSpec:
-    """The object a "module:attr" string names."""
-    module, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def specs() -> dict[str, CheckSpec]:
     """Every installed paper's check spec, by arXiv id, in registry order. One that fails to load is skipped."""
     found = {}
@@ -99,7 +92,7 @@ def specs() -> dict[str, CheckSpec]:
         if not registry.check:
             continue
         try:
-            found[arxiv] = load(registry.check)
+            found[arxiv] = resolve(registry.check)
         except Exception as exc:  # as for a registry: a broken plugin must not stop studykit, nor hide
             warnings.warn(f"{arxiv}: check spec {registry.check!r} failed to load: {exc}", stacklevel=2)
     return found
