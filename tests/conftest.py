@@ -27,8 +27,8 @@ def vault(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_pdf(tmp_path):
-    """Write a PDF into tmp_path and return its path: `make_pdf(pages, marks, name=..., **layout)`.
+def write_pdf(tmp_path):
+    """Write a PDF into tmp_path and return its path: `write_pdf(pages, marks, name=..., **layout)`.
 
     `pages`: one list of text lines per page; `marks`: (phrase, colour, comment) highlights, each on
     the first page that holds the phrase; `layout`: studykit.sample_pdf.text_pages's options

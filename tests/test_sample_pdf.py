@@ -10,8 +10,8 @@ from studykit import sample_pdf
 from studykit.sources.pdf import read_pdf
 
 
-def test_marks_read_back_with_their_words_colour_comment_and_page(make_pdf):
-    path = make_pdf([["Patches are embedded linearly", "a class token is prepended"], ["position embeddings are added"]],
+def test_marks_read_back_with_their_words_colour_comment_and_page(write_pdf):
+    path = write_pdf([["Patches are embedded linearly", "a class token is prepended"], ["position embeddings are added"]],
                     [("embedded linearly", "#ff6666", "core"), ("position embeddings", (0.18, 0.66, 0.9), ""),
                      ("class token", "#ffd400", "why first?")],
                     metadata={"title": "A Sample", "author": "Ada Lovelace"})
