@@ -43,7 +43,9 @@ class PaperRegistry(Protocol):
     # "module:attr" string that `resolve` imports when the command runs, "" where the paper has
     # none. A ValueError from any of them is a problem the user can fix; its message says which.
     models: str  # () -> the reference model names (timm's), one of them `model`
-    load_model: str  # (checkpoint path | None, model name | None) -> (eval model, mean, std, dataset | None)
+    # (checkpoint path | None, model name | None) -> (eval model, mean, std, dataset | None); `studykit
+    # attention` reads the model's `blocks` and `patch_embed.img_size` (timm's names)
+    load_model: str
     explain_attention: str  # (model, PIL image, mean, std, layer, discard_ratio) -> (rollout mask, head maps)
     draw_attention: str  # (image (H, W, 3), mask, heads, png path, title=, layer=) -> None
     train_arguments: str  # (argparse parser) -> None; imports no torch, `studykit train --help` runs it
