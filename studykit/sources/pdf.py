@@ -88,6 +88,10 @@ def _one_line(exc: BaseException) -> str:
 
 def _open(path: Path, password: str | None):
     pymupdf = import_pymupdf()
+    # MuPDF prints what it repairs on stdout, where it would corrupt --json; damage that matters
+    # reaches the user as an exception, and from there as one line on stderr.
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
     require_file(path)
     with path.open("rb") as f:
         head = f.read(1024)
@@ -297,7 +301,7 @@ class _Reader:
             self.warn(page_no, f"{kind} annotation: picture not drawn, its area is too large")
             return None, "no picture: the area is too large to draw"
         try:
-            pixmap = page.get_pixmap(clip=clip, dpi=IMAGE_DPI, annots=kind == "ink")
+            pixmap = page.get_pixmap(clip=clip, dpi=IMAGE_DPI)  # as the reader sees it, marks included
         except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:  # "Overly large image", ...
             self.warn(page_no, f"{kind} annotation: picture not drawn: {_one_line(exc)}")
             return None, "no picture: the PDF's drawing of this area is damaged"
