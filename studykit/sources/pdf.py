@@ -418,8 +418,9 @@ def _color(components) -> str | None:
 
 
 def _position(rect, lines: list[Line]) -> tuple:
-    """Where an annotation sits in the page's reading order: at the line nearest its top-left corner."""
-    x, y = rect[0], rect[1]
+    """Where an annotation sits in the page's reading order: at the line nearest the middle of its left
+    edge (its top edge may reach into the line above: line boxes overlap)."""
+    x, y = rect[0], (rect[1] + rect[3]) / 2
     if not lines:
         return (0, y, x)
 

@@ -62,8 +62,15 @@ def clean(text: str) -> str:
 
 
 def words(text: str) -> set[str]:
-    """The lowercased words of a text, hyphenated compounds kept whole; soft hyphens are not in them."""
-    return {w.lower() for w in _WORD.findall(compose_accents(text.replace(SOFT_HYPHEN, "")))}
+    """The lowercased words of a text, and of each compound also its hyphenated pairs ('state-of-the-art'
+    gives 'of-the'); a line-end hyphen and soft hyphens do not make words."""
+    found = set()
+    for word in _WORD.findall(compose_accents(text.replace(SOFT_HYPHEN, ""))):
+        word = word.lower().replace("\u2010", "-")
+        found.add(word)
+        parts = word.split("-")
+        found.update(f"{a}-{b}" for a, b in zip(parts, parts[1:]))
+    return found
 
 
 def join_broken_word(before: str, after: str, occurs: Callable[[str], bool]) -> str:
