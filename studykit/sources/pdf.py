@@ -11,6 +11,8 @@ import re
 import struct
 import sys
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,6 +27,7 @@ PICTURE_KINDS = ("image", "ink")
 IMAGE_DPI = 150
 MAX_PICTURE_PIXELS = 40_000_000  # a page-sized area at 150 dpi is ~2 million; more is a bomb, not a figure
 MAX_COORDINATE = 1e6  # PDF points; MuPDF's "infinite" rectangles sit at +-2**31
+NEARBY_PAGES = 20  # the pages whose words decide a line-end hyphen: the whole of a short paper
 
 ARXIV_RE = re.compile(r"\barXiv:\s*(\d{4}\.\d{4,5}|[a-z][a-z.-]+/\d{7})(?:v\d+)?", re.I)
 ARXIV_BARE_RE = re.compile(r"(?<![\d.])((?:0[7-9]|[12]\d)(?:0[1-9]|1[0-2])\.\d{4,5})(?:v\d+)?(?![\d.])")
@@ -203,7 +206,7 @@ def parse_pdf_date(value: str | None) -> datetime | None:
 
 
 class _Reader:
-    """One open document: its pages' text, read once each, and the words of the whole document."""
+    """One open document: its pages' text and words, each read once, and what its annotations say."""
 
     def __init__(self, doc, path: Path):
         self.doc = doc
@@ -211,23 +214,28 @@ class _Reader:
         self.page_count = doc.page_count
         self.warnings: list[str] = []
         self._pages: dict[int, PageText] = {}
-        self._document_words: set[str] | None = None
         self._page_words: dict[int, set[str]] = {}
+        self._drawings: dict[int, object] = {}  # page number -> its display list
 
     def page_text(self, n: int) -> PageText:
         if n not in self._pages:
             self._pages[n] = PageText(self.doc.load_page(n))
         return self._pages[n]
 
-    def occurs(self, n: int, word: str) -> bool:
-        """Whether `word` (lowercase) occurs on page n, else anywhere in the document."""
+    def near(self, n: int) -> Iterator[set[str]]:
+        """Words to decide a line-end hyphen on page n with, from pages already read: n, then the others."""
+        yield self._words(n)
+        yield from (self._words(i) for i in list(self._pages) if i != n)
+
+    def far(self, n: int) -> Iterator[set[str]]:
+        """Words of the pages around page n (the whole of a short document; NEARBY_PAGES of a long one)."""
+        first = max(0, min(n - NEARBY_PAGES // 2, self.page_count - NEARBY_PAGES))
+        yield from (self._words(i) for i in range(first, min(self.page_count, first + NEARBY_PAGES)))
+
+    def _words(self, n: int) -> set[str]:
         if n not in self._page_words:
             self._page_words[n] = words(self.page_text(n).text)
-        if word in self._page_words[n]:
-            return True
-        if self._document_words is None:  # only for a hyphen the page itself cannot decide
-            self._document_words = set().union(*(words(self.page_text(i).text) for i in range(self.page_count)))
-        return word in self._document_words
+        return self._page_words[n]
 
     def warn(self, page: int, what: str) -> None:
         self.warnings.append(f"{self.path}: page {page}: {what}")
@@ -301,7 +309,10 @@ class _Reader:
             self.warn(page_no, f"{kind} annotation: picture not drawn, its area is too large")
             return None, "no picture: the area is too large to draw"
         try:
-            pixmap = page.get_pixmap(clip=clip, dpi=IMAGE_DPI)  # as the reader sees it, marks included
+            if page.number not in self._drawings:  # one display list a page, for all its pictures
+                self._drawings[page.number] = page.get_displaylist()  # as the reader sees it, marks included
+            zoom = IMAGE_DPI / 72
+            pixmap = self._drawings[page.number].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip)
         except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:  # "Overly large image", ...
             self.warn(page_no, f"{kind} annotation: picture not drawn: {_one_line(exc)}")
             return None, "no picture: the PDF's drawing of this area is damaged"
@@ -334,8 +345,21 @@ class _Reader:
             text = "".join(chars[i]["c"] for i in chosen).strip()
             rest = "".join(c["c"] for c in chars[chosen[-1] + 1:]).strip()
             pieces.append((text, rest if rest in LINE_END_HYPHENS else ""))
-        n = page_text.page.number
-        return clean(join_lines(pieces, lambda word: self.occurs(n, word)))
+        return clean(join_lines(pieces, _PageEvidence(self, page_text.page.number)))
+
+
+@dataclass
+class _PageEvidence:
+    """The document's words as seen from one page (pdf_text.Evidence)."""
+
+    reader: _Reader
+    page: int
+
+    def near(self) -> Iterator[set[str]]:
+        return self.reader.near(self.page)
+
+    def far(self) -> Iterator[set[str]]:
+        return self.reader.far(self.page)
 
 
 def _reply_type(annot) -> str:
@@ -418,9 +442,8 @@ def _color(components) -> str | None:
 
 
 def _position(rect, lines: list[Line]) -> tuple:
-    """Where an annotation sits in the page's reading order: at the line nearest the middle of its left
-    edge (its top edge may reach into the line above: line boxes overlap)."""
-    x, y = rect[0], (rect[1] + rect[3]) / 2
+    """Where an annotation sits in the page's reading order: at the line nearest its top-left corner."""
+    x, y = rect[0], rect[1]
     if not lines:
         return (0, y, x)
 

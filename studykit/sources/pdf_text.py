@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Protocol
 
 LIGATURES = re.compile("[\ufb00-\ufb17]")
 SOFT_HYPHEN = "\u00ad"
@@ -73,33 +74,50 @@ def words(text: str) -> set[str]:
     return found
 
 
-def join_broken_word(before: str, after: str, occurs: Callable[[str], bool]) -> str:
+class Evidence(Protocol):
+    """The document's words that decide a line-end hyphen: `near` (already read, free to ask), then
+    `far` (more of the document, read only when the rule alone would keep the hyphen)."""
+
+    def near(self) -> Iterable[set[str]]: ...
+
+    def far(self) -> Iterable[set[str]]: ...
+
+
+def join_broken_word(before: str, after: str, evidence: Evidence) -> str:
     """`before` (ending in a word and a line-end hyphen) joined with the next line's `after`.
 
-    The document decides first: the joined word occurring elsewhere means the hyphen only broke it
-    ('fol-' 'lowers'; TeX's 'Trace-' 'Monkey'), the hyphenated form means a compound. Then a rule: a
-    soft hyphen always breaks a word; lowercase on both sides joins unless the first part is a
-    compound prefix ('non-' 'existent'); digits and capitals ('16-' 'bit', 'pre-' 'Norm') keep it.
+    The document decides first, nearest text first: the hyphenated form occurring there means a
+    compound ('state-of-' 'the-art'), the joined word means the hyphen only broke it ('fol-' 'lowers';
+    TeX's 'Trace-' 'Monkey'). Then a rule: a soft hyphen always breaks a word; lowercase on both
+    sides joins unless the first part is a compound prefix ('non-' 'existent'); digits and capitals
+    ('16-' 'bit', 'pre-' 'Norm') keep it, unless more of the document spells the word whole.
     """
     hyphen = before[-1]
     head = before[:-1]
     first = re.search(r"[^\W_]+$", head)
     last = re.match(r"[^\W_]+", after)
-    if not first or not last:
-        return head + hyphen + after if hyphen != SOFT_HYPHEN else head + after
-    left, right = first.group(), last.group()
     if hyphen == SOFT_HYPHEN:
-        joined = True
-    elif occurs(f"{left}-{right}".lower()):
-        joined = False
-    elif occurs(f"{left}{right}".lower()):
-        joined = True
-    else:
-        joined = left[-1].islower() and right[0].islower() and left.lower() not in COMPOUND_PREFIXES
-    return head + after if joined else head + "-" + after
+        return head + after
+    if not first or not last:
+        return head + hyphen + after
+    left, right = first.group(), last.group()
+    hyphenated, joined = f"{left}-{right}".lower(), f"{left}{right}".lower()
+    for found in evidence.near():
+        if hyphenated in found:
+            return head + "-" + after
+        if joined in found:
+            return head + after
+    if left[-1].islower() and right[0].islower() and left.lower() not in COMPOUND_PREFIXES:
+        return head + after
+    for found in evidence.far():
+        if hyphenated in found:
+            break
+        if joined in found:
+            return head + after
+    return head + "-" + after
 
 
-def join_lines(pieces: list[tuple[str, str]], occurs: Callable[[str], bool]) -> str:
+def join_lines(pieces: list[tuple[str, str]], evidence: Evidence) -> str:
     """Text pieces of consecutive lines -> one text; a piece's second item is the hyphen that ends its
     line just after the piece ('' if none): the line's own text shows it when the box stops before it."""
     out, pending = "", ""
@@ -108,7 +126,7 @@ def join_lines(pieces: list[tuple[str, str]], occurs: Callable[[str], bool]) -> 
             continue
         out += pending
         if out and out[-1] in LINE_END_HYPHENS and len(out) >= 2 and out[-2].isalnum():
-            out = join_broken_word(out, text, occurs)
+            out = join_broken_word(out, text, evidence)
         else:
             out = f"{out} {text}" if out else text
         pending = hyphen_after
