@@ -160,9 +160,13 @@ KEEP_LAYOUT_OUT = ("import sys; sys.modules['pymupdf.layout'] = sys.modules['pym
 
 
 def wall(cmd: list[str]) -> float:
+    """Seconds one run of `cmd` takes; a failed run is an error, not a fast result."""
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-    return time.perf_counter() - start
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:6])} ... failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return seconds
 
 
 def median_wall(cmd: list[str], repeat: int) -> float:
@@ -195,7 +199,7 @@ def readable_by_pdfannots(files: list[Path]) -> list[Path]:
 
 def processes(files: list[Path], repeat: int) -> None:
     studykit = [sys.executable, "-m", "studykit", "annotations", "--json"]
-    pdfannots = [sys.executable, "-m", "pdfannots", "-f", "json"]
+    pdfannots = [sys.executable, "-m", "pdfannots"]  # Markdown: its JSON takes one file only
     one = one_page_pdf(OUT / "one_page.pdf")
     rows = {
         'python -c "import pymupdf"': median_wall([sys.executable, "-c", "import pymupdf"], repeat * 3),

@@ -1,8 +1,9 @@
 """Highlight colours real PDF readers write, each with the category it means in the reader's code.
 
 Every row names where its figure comes from: the reader's own source, or a file of the shared
-real-world corpus (../shared/corpus, SOURCES.tsv) whose /Producer names the program that wrote it.
-Only colours with such a source are listed; any other colour is judged by its hue (taxonomy.py).
+corpus (../shared/corpus, SOURCES.tsv) whose /Producer names the program that saved it (the
+program that drew the mark may differ). Only colours with such a source are listed; any other
+colour is judged by its hue (taxonomy.py).
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ PALETTES: tuple[PaletteColour, ...] = (
     PaletteColour("pdf.js / Firefox", "blue", "#80ebff", _F, _PDFJS),
     PaletteColour("pdf.js / Firefox", "pink", "#ffcbe6", _Q, _PDFJS),
     PaletteColour("pdf.js / Firefox", "red", "#ff4f5f", _C, _PDFJS),
-    PaletteColour("Adobe Acrobat 18", "red (shapes)", "#ff0000", _C,
-                  "realworld plangrid_expected_rotated_90.pdf (Creator: Adobe Acrobat 18.0)"),
     PaletteColour("Kindle highlights exporter", "yellow", "#ffff00", _D,
                   "realworld kindle_659ec.pdf, kindle_downey2024.pdf, kindle_peirce.pdf"),
     PaletteColour("macOS Preview 14", "yellow", "#ffff99", _D, "realworld pdfjs_comments.pdf (Producer: macOS 14.4.1)"),

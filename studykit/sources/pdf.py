@@ -213,19 +213,21 @@ class _Reader:
         self.path = path
         self.page_count = doc.page_count
         self.warnings: list[str] = []
-        self._pages: dict[int, PageText] = {}
+        # Only page 1 (metadata) and the page being read are kept: MuPDF slows down as open pages pile up.
+        self._kept: dict[int, PageText] = {}
         self._page_words: dict[int, set[str]] = {}
-        self._drawings: dict[int, object] = {}  # page number -> its display list
+        self._drawing: tuple[int, object] | None = None  # (page number, its display list)
 
     def page_text(self, n: int) -> PageText:
-        if n not in self._pages:
-            self._pages[n] = PageText(self.doc.load_page(n))
-        return self._pages[n]
+        if n not in self._kept:
+            self._kept = {i: t for i, t in self._kept.items() if i == 0}
+            self._kept[n] = PageText(self.doc.load_page(n))
+        return self._kept[n]
 
     def near(self, n: int) -> Iterator[set[str]]:
-        """Words to decide a line-end hyphen on page n with, from pages already read: n, then the others."""
+        """Words to decide a line-end hyphen on page n with, already at hand: n's, then other pages' read before."""
         yield self._words(n)
-        yield from (self._words(i) for i in list(self._pages) if i != n)
+        yield from (found for i, found in list(self._page_words.items()) if i != n)
 
     def far(self, n: int) -> Iterator[set[str]]:
         """Words of the pages around page n (the whole of a short document; NEARBY_PAGES of a long one)."""
@@ -234,7 +236,8 @@ class _Reader:
 
     def _words(self, n: int) -> set[str]:
         if n not in self._page_words:
-            self._page_words[n] = words(self.page_text(n).text)
+            text = self._kept[n] if n in self._kept else PageText(self.doc.load_page(n))  # not kept: read once
+            self._page_words[n] = words(text.text)
         return self._page_words[n]
 
     def warn(self, page: int, what: str) -> None:
@@ -277,7 +280,7 @@ class _Reader:
         rects = quads or ([area] if area else [])
         comment = _comment(annot, info)
         a = Annotation(
-            id=annotation_id(self.doc, annot, page_no, kind, comment),
+            id=annotation_id(annot, info, page_no, kind, comment),
             kind=kind,
             page=page_no,
             page_label=label,
@@ -309,10 +312,10 @@ class _Reader:
             self.warn(page_no, f"{kind} annotation: picture not drawn, its area is too large")
             return None, "no picture: the area is too large to draw"
         try:
-            if page.number not in self._drawings:  # one display list a page, for all its pictures
-                self._drawings[page.number] = page.get_displaylist()  # as the reader sees it, marks included
+            if self._drawing is None or self._drawing[0] != page.number:  # one display list for a page's pictures
+                self._drawing = (page.number, page.get_displaylist())  # as the reader sees it, marks included
             zoom = IMAGE_DPI / 72
-            pixmap = self._drawings[page.number].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip)
+            pixmap = self._drawing[1].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip)
         except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:  # "Overly large image", ...
             self.warn(page_no, f"{kind} annotation: picture not drawn: {_one_line(exc)}")
             return None, "no picture: the PDF's drawing of this area is damaged"
@@ -400,11 +403,10 @@ def _png(pixmap) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
 
 
-def annotation_id(doc, annot, page: int, kind: str, comment: str) -> str:
-    """A hash of the annotation's own name (/NM), which readers keep across saves; else of its object
-    number and content. read_pdf makes ids unique within the file."""
-    kind_nm, nm = doc.xref_get_key(annot.xref, "NM")
-    if kind_nm == "string" and nm:
+def annotation_id(annot, info: dict, page: int, kind: str, comment: str) -> str:
+    """A hash of the annotation's own name (/NM, PyMuPDF's info["id"]), which readers keep across saves;
+    else of its object number and content. read_pdf makes ids unique within the file."""
+    if nm := info.get("id"):
         identity = f"nm|{nm}"
     else:
         identity = f"xref|{annot.xref}|{kind}|{comment}|{tuple(round(v, 1) for v in annot.rect)}"
