@@ -30,6 +30,7 @@ MIN_LIGHTNESS = 0.25
 MAX_GREY_LIGHTNESS = 0.92
 # Magenta darker than this is what a person calls purple (CSS purple #800080 has magenta's hue).
 MAX_DARK_PURPLE_LIGHTNESS = 0.6
+MAGENTA = 320.0  # OKLCH hue where magenta begins
 # OKLCH hue angle (degrees) where each hue a person names begins, going round the circle; the
 # last one wraps past 360 to the first. Pure red is at 29, orange 50-70, yellow 95-110, green 142,
 # cyan 195, blue 264, the Zotero purple 295, magenta 328.
@@ -40,7 +41,7 @@ HUE_BANDS: tuple[tuple[float, Category], ...] = (
     (170.0, Category.QUESTION),  # cyan, turquoise
     (215.0, Category.FORMULA),  # blue, from sky to navy
     (280.0, Category.METHOD),  # purple, violet
-    (320.0, Category.QUESTION),  # magenta
+    (MAGENTA, Category.QUESTION),  # magenta
     (345.0, Category.CONTRIBUTION),  # red, crimson, pink-red
 )
 
@@ -177,7 +178,7 @@ def by_hue(lightness: float, chroma: float, hue: float) -> Category:
     for start, band in HUE_BANDS:
         if hue >= start:
             category = band
-    if category is Category.QUESTION and hue >= 270 and lightness < MAX_DARK_PURPLE_LIGHTNESS:
+    if category is Category.QUESTION and hue >= MAGENTA and lightness < MAX_DARK_PURPLE_LIGHTNESS:
         return Category.METHOD
     return category
 

@@ -239,6 +239,7 @@ def test_lightness_and_chroma_thresholds():
     assert by_hue(0.5999, 0.2, 330) == C.METHOD  # dark magenta is purple
     assert by_hue(0.6, 0.2, 330) == C.QUESTION
     assert by_hue(0.5, 0.2, 269.99) == C.FORMULA  # the dark-purple rule stays out of blue
+    assert by_hue(0.4, 0.1, 214.99) == C.QUESTION  # and out of dark cyan
     assert by_hue(0.5, 0.2, 10) == C.CONTRIBUTION  # and out of red
 
 
