@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-import struct
 import sys
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from studykit.errors import UserError, require_file
 from studykit.model import Annotation, Paper, Reply
 from studykit.sources.pdf_layout import Line, PageText
+from studykit.sources.pdf_metadata import fill_metadata, paper_id, parse_pdf_date, title_from_page
+from studykit.sources.pdf_pictures import png
 from studykit.sources.pdf_text import LINE_END_HYPHENS, clean, join_lines, words
 
 MARKUP = {"Highlight": "highlight", "Underline": "underline", "StrikeOut": "strikeout", "Squiggly": "squiggly"}
@@ -29,11 +28,6 @@ MAX_PICTURE_PIXELS = 40_000_000  # a page-sized area at 150 dpi is ~2 million; m
 MAX_COORDINATE = 1e6  # PDF points; MuPDF's "infinite" rectangles sit at +-2**31
 NEARBY_PAGES = 20  # the pages whose words decide a line-end hyphen: the whole of a short paper
 
-ARXIV_RE = re.compile(r"\barXiv:\s*(\d{4}\.\d{4,5}|[a-z][a-z.-]+/\d{7})(?:v\d+)?", re.I)
-ARXIV_BARE_RE = re.compile(r"(?<![\d.])((?:0[7-9]|[12]\d)(?:0[1-9]|1[0-2])\.\d{4,5})(?:v\d+)?(?![\d.])")
-DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])")
-PDF_DATE_RE = re.compile(r"D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s*([Zz+-])?\s*(\d{2})?'?(\d{2})?'?")
-_JUNK_TITLE = re.compile(r"^(untitled|microsoft word - .*|.*\.(pdf|docx?|dvi|tex|ps))$", re.I)
 _PADDING = b"\0\t\n\f\r "
 
 
@@ -63,7 +57,7 @@ def read_pdf(path, password: str | None = None) -> Paper:
         reader = _Reader(doc, path)
         first = reader.page_text(0)  # read once for metadata and annotations
         paper = Paper(id=paper_id(doc, first.text), pdf_path=path.resolve())
-        _fill_metadata(paper, doc, first.text, lambda: _title_from_page(first))
+        fill_metadata(paper, doc, first.text, lambda: title_from_page(first))
         for n in range(reader.page_count):
             paper.annotations.extend(reader.annotations(n))
         paper.warnings.extend(reader.warnings)
@@ -124,82 +118,6 @@ def _open(path: Path, password: str | None):
         doc.close()
         raise
     return doc
-
-
-def paper_id(doc, first_text: str) -> str:
-    """'pdf:' + a hash of the document's identity, which survives saving annotations into it.
-
-    The first element of the trailer /ID is kept by every save (incremental or full); a file
-    without one falls back to its metadata and first-page text, which saving does not touch.
-    """
-    kind, value = doc.xref_get_key(-1, "ID")
-    m = re.match(r"\[\s*<([0-9A-Fa-f]*)>", value) if kind == "array" else None
-    if m and m.group(1):
-        identity = "id:" + m.group(1).lower()
-    else:
-        meta = doc.metadata or {}
-        identity = "text:" + "|".join(
-            [meta.get("title") or "", meta.get("author") or "", meta.get("creationDate") or "", " ".join(first_text.split())]
-        )
-    return "pdf:" + hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]
-
-
-# ---------------------------------------------------------------- metadata
-
-
-def _fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
-    meta = doc.metadata or {}
-    title = (meta.get("title") or "").strip()
-    paper.title = title if title and not _JUNK_TITLE.match(title) else title_from_page()
-    author = (meta.get("author") or "").strip()
-    if author:
-        paper.authors = [a.strip() for a in re.split(r";|,|\band\b|&", author) if a.strip()]
-    haystack = "\n".join([meta.get("subject") or "", meta.get("keywords") or "", first_text])
-    if m := ARXIV_RE.search(haystack) or ARXIV_BARE_RE.search(first_text[:3000]):
-        paper.arxiv = m.group(1)
-    if m := DOI_RE.search(haystack):
-        paper.doi = m.group(1)
-    if paper.arxiv and paper.arxiv[:4].isdigit():
-        paper.year = 2000 + int(paper.arxiv[:2])
-    elif created := parse_pdf_date(meta.get("creationDate")):
-        paper.year = created.year
-    if paper.arxiv:
-        paper.url = f"https://arxiv.org/abs/{paper.arxiv}"
-    elif paper.doi:
-        paper.url = f"https://doi.org/{paper.doi}"
-
-
-def _title_from_page(page_text: PageText) -> str:
-    """The largest text in the top half of the first page."""
-    spans = []
-    for block in page_text.spans["blocks"]:
-        for line in block.get("lines", ()):
-            line_text = "".join(s["text"] for s in line["spans"]).strip()
-            if len(line_text) >= 3 and line["bbox"][3] <= page_text.page.rect.height / 2:
-                spans.append((max(s["size"] for s in line["spans"]), line_text))
-    if not spans:
-        return ""
-    biggest = max(size for size, _ in spans)
-    return clean(" ".join(text for size, text in spans if size >= biggest - 0.5))
-
-
-def parse_pdf_date(value: str | None) -> datetime | None:
-    """'D:20170302143000+01'00'' -> an aware datetime; None when absent or malformed."""
-    if not value:
-        return None
-    m = PDF_DATE_RE.match(value.strip())
-    if not m:
-        return None
-    year, month, day, hour, minute, second, sign, tz_h, tz_m = m.groups()
-    tz = timezone.utc if sign in ("Z", "z") else None
-    if sign in ("+", "-"):
-        offset = timedelta(hours=int(tz_h or 0), minutes=int(tz_m or 0))
-        tz = timezone(offset if sign == "+" else -offset)
-    try:
-        return datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-                        int(second or 0), tzinfo=tz)
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------- annotations
@@ -321,7 +239,7 @@ class _Reader:
             return None, "no picture: the PDF's drawing of this area is damaged"
         if pixmap.width == 0 or pixmap.height == 0:
             return None, "no picture: the area is less than a pixel wide"
-        return _png(pixmap), ""
+        return png(pixmap), ""
 
     def _text_under(self, quads, page_text: PageText) -> str:
         """Characters whose box is at least half inside a quad, lines joined as the document spells its words."""
@@ -385,22 +303,6 @@ def _area(annot) -> tuple[float, float, float, float] | None:
         r = (min(p[0] for p in points) - pad, min(p[1] for p in points) - pad,
              max(p[0] for p in points) + pad, max(p[1] for p in points) + pad)
     return tuple(r)
-
-
-def _png(pixmap) -> bytes:
-    """An RGB pixmap as PNG, compressed at zlib level 1.
-
-    MuPDF's own writer uses the default level 6, which takes twice as long for ~15% fewer bytes.
-    """
-    assert pixmap.n == 3 and not pixmap.alpha  # get_pixmap's default: RGB, no alpha
-    samples, stride = pixmap.samples, pixmap.stride
-    rows = b"".join(b"\0" + samples[i:i + stride] for i in range(0, len(samples), stride))  # filter 0 per row
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", pixmap.width, pixmap.height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
 
 
 def annotation_id(annot, info: dict, page: int, kind: str, comment: str) -> str:
