@@ -221,7 +221,7 @@ class _Reader:
         import pymupdf
 
         if area is None:
-            return None, "no picture: the annotation marks no area (its rectangle is empty)"
+            return None, "no picture: the annotation marks no area (its rectangle is empty or invalid)"
         page = annot.parent
         clip = pymupdf.Rect(area) * page.rotation_matrix & page.rect
         if clip.is_empty:
