@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pymupdf
 import pytest
 
+from studykit.config import Config
 from studykit.model import Category
 from studykit.note import build_context
 from studykit.render import render
@@ -27,6 +29,8 @@ MARKS = [
     (1, "translation equivariance", "#5fb236", "#red the key point"),
     (1, "such as", "#a28ae5", "a plain comment"),
 ]
+# Templates of this checkout (the installed package's may be another checkout's).
+TEMPLATES = Config(templates_dir=Path(__file__).resolve().parents[1] / "templates")
 SECTIONS = ["motivation", "concepts", "formulas", "results", "methods", "limitations", "background", "questions",
             "uncategorized"]
 
@@ -63,7 +67,8 @@ def _annotated_pdf(pdf: bytes, path):
 def _sections(paper) -> dict[str, str]:
     """The note's annotation sections, with what must differ between sources (links, ids) blanked."""
     taxonomy = Taxonomy.default()
-    text = render("paper_note.md.j2", build_context(paper, taxonomy=taxonomy, created=date(2026, 1, 1)))
+    text = render("paper_note.md.j2", build_context(paper, taxonomy=taxonomy, created=date(2026, 1, 1)),
+                  config=TEMPLATES)
     out = {}
     for name in SECTIONS:
         body = re.search(rf"%% studykit:begin {name} %%\n(.*?)%% studykit:end {name}", text, re.S).group(1)
