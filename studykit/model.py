@@ -26,15 +26,33 @@ class Category(str, enum.Enum):
 
 
 KINDS = ("highlight", "underline", "strikeout", "squiggly", "note", "freetext", "image", "ink", "caret")
+# Kinds whose mark changes what the words mean, with what a note says of them.
+KIND_LABELS = {
+    "strikeout": "删除 struck out",
+    "squiggly": "存疑 squiggly underline",
+    "caret": "插入 suggested insertion",
+}
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, origin top-left
+
+
+@dataclass
+class Reply:
+    """A reply to an annotation (a PDF /IRT note, a comment thread entry)."""
+
+    author: str = ""
+    text: str = ""
+    created: datetime | None = None
+
+    def to_json(self) -> dict:
+        return {"author": self.author, "text": self.text, "created": self.created.isoformat() if self.created else None}
 
 
 @dataclass
 class Annotation:
     """One mark the reader made on a page: a highlight, a note, an area, ..."""
 
-    id: str  # the Zotero key, or for a PDF a hash of page + kind + rects
+    id: str  # the Zotero key, or for a PDF a hash of its /NM (else of its object number and content)
     kind: str  # one of KINDS
     page: int  # 1-based
     text: str = ""  # the words under a highlight / underline / strikeout / squiggly
@@ -50,6 +68,21 @@ class Annotation:
     image: bytes | None = None  # PNG of the area, for image and ink annotations
     link: str = ""  # back link to its place: zotero://open-pdf/... or file.pdf#page=N
     sort_key: tuple = ()  # reading order within the paper
+    replies: list[Reply] = field(default_factory=list)  # oldest first
+    notice: str = ""  # why an area or ink mark has no picture, when it has none
+
+    def thread(self) -> str:
+        """The comment followed by one line per reply: '↳ author (date): text'."""
+        lines = [self.comment] if self.comment else []
+        for r in self.replies:
+            when = f" ({r.created:%Y-%m-%d})" if r.created else ""
+            lines.append(f"↳ {r.author or '?'}{when}: {r.text}")
+        return "\n".join(lines)
+
+    @property
+    def kind_label(self) -> str:
+        """What the note says of the kind, where the kind changes the meaning ('' for a highlight)."""
+        return KIND_LABELS.get(self.kind, "")
 
     def to_json(self) -> dict:
         return {
@@ -68,6 +101,8 @@ class Annotation:
             "rects": [list(r) for r in self.rects],
             "link": self.link,
             "has_image": self.image is not None,
+            "notice": self.notice,
+            "replies": [r.to_json() for r in self.replies],
         }
 
 
@@ -90,6 +125,7 @@ class Paper:
     pdf_path: Path | None = None
     tags: list[str] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # items skipped or damaged while reading, one line each
 
     def to_json(self) -> dict:
         return {

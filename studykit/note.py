@@ -150,17 +150,18 @@ def page_link(annotation: Annotation, assets: Assets) -> str:
     return label
 
 
-def _item(annotation: Annotation, taxonomy, assets: Assets) -> dict:
-    info = taxonomy.info(annotation.category)
+def _item(annotation: Annotation, names: dict[Category, str], assets: Assets) -> dict:
     return {
         "id": annotation.id,
         "block_id": block_id(annotation.id),
         "kind": annotation.kind,
         "category": annotation.category.value,
-        "category_name": info.name if info else "未分类 Uncategorized",
+        "category_name": names.get(annotation.category, "未分类 Uncategorized"),
+        "kind_label": annotation.kind_label,
+        "notice": annotation.notice,
         "swatch": SWATCH.get(annotation.category, "⬜"),
         "text": inline(annotation.text),
-        "comment": comment_markdown(annotation.comment),
+        "comment": comment_markdown(annotation.thread()),
         "page": annotation.page,
         "page_label": annotation.page_label or str(annotation.page),
         "link": page_link(annotation, assets),
@@ -279,7 +280,9 @@ def build_context(paper: Paper, *, taxonomy, config: Config | None = None, regis
     assets = assets or Assets()
     config = config or Config()
     chosen = pick_direction(config)
-    items = [_item(a, taxonomy, assets) for a in paper.annotations]
+    paper = taxonomy.classify(paper)  # the one classification stage, for every source alike
+    names = {i.category: i.name for i in taxonomy.infos}
+    items = [_item(a, names, assets) for a in paper.annotations]
     _unique_block_ids(items)
     areas = [i for i in items if i["kind"] in AREA_KINDS]
     sticky = [i for i in items if i["kind"] in COMMENT_KINDS and not i["text"]]

@@ -1,4 +1,8 @@
-"""The reader's colour code: which category a highlight colour, tag or comment prefix means."""
+"""The reader's colour code: which category a highlight colour, tag or comment prefix means.
+
+`classify` is the one stage that files annotations, for every source alike: sources return what
+the document says, and this module decides what it means.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,40 @@ import functools
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from studykit.model import Category
+from studykit.model import Category, Paper
+from studykit.palettes import PALETTES
 
-# CIE76 distance within which a colour joins its nearest anchor. Anchors are the colours of
-# Zotero 6/7, Acrobat, Preview and Skim; anchors of different categories are >= 26 apart.
-# Tool-default markup colours (pure red 36, pure blue 73, black 70, white 30 from the nearest
-# anchor) and in-between hues like dark purple (25 from magenta) must stay uncategorized,
-# while shades of a reader colour (Acrobat's crimson 21, material red 20) still land.
+if TYPE_CHECKING:
+    from studykit.config import Config
+
+# CIE76 distance within which a colour joins its nearest known colour (the vault's own, a reader
+# palette's, a category's swatch): shades of a reader colour (Acrobat's crimson is 21 from
+# Zotero's red) land with it. Colours farther from all of them are judged by their hue.
 DEFAULT_THRESHOLD = 22.0
+
+# A colour whose OKLCH chroma is below this shows no hue a person would name: a grey.
+MIN_CHROMA = 0.04
+# Lightness below which a colour is black or too dark to name, and above which a grey is white.
+MIN_LIGHTNESS = 0.25
+MAX_GREY_LIGHTNESS = 0.92
+# Magenta darker than this is what a person calls purple (CSS purple #800080 has magenta's hue).
+MAX_DARK_PURPLE_LIGHTNESS = 0.6
+MAGENTA = 320.0  # OKLCH hue where magenta begins
+# OKLCH hue angle (degrees) where each hue a person names begins, going round the circle; the
+# last one wraps past 360 to the first. Pure red is at 29, orange 50-70, yellow 95-110, green 142,
+# cyan 195, blue 264, the Zotero purple 295, magenta 328.
+HUE_BANDS: tuple[tuple[float, Category], ...] = (
+    (36.0, Category.LIMITATION),  # orange, brown
+    (75.0, Category.DEFINITION),  # yellow
+    (120.0, Category.RESULT),  # green, from lime to mint
+    (170.0, Category.QUESTION),  # cyan, turquoise
+    (215.0, Category.FORMULA),  # blue, from sky to navy
+    (280.0, Category.METHOD),  # purple, violet
+    (MAGENTA, Category.QUESTION),  # magenta
+    (345.0, Category.CONTRIBUTION),  # red, crimson, pink-red
+)
 
 
 @dataclass(frozen=True)
@@ -97,14 +126,20 @@ def normalize_hex(color: str) -> str:
     return "#" + (h if len(h) == 6 else "".join(c * 2 for c in h))
 
 
-def hex_to_lab(color: str) -> tuple[float, float, float]:
-    """sRGB hex -> CIELAB (D65 white)."""
+def _linear_rgb(color: str) -> tuple[float, float, float]:
+    """sRGB hex -> linear-light RGB in [0, 1] (the sRGB transfer function, inverted)."""
     h = normalize_hex(color)
 
-    def linear(c: float) -> float:  # sRGB transfer function, inverted
+    def linear(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
     r, g, b = (linear(int(h[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    return r, g, b
+
+
+def hex_to_lab(color: str) -> tuple[float, float, float]:
+    """sRGB hex -> CIELAB (D65 white)."""
+    r, g, b = _linear_rgb(color)
     x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047
     y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b
     z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * b) / 1.08883
@@ -116,18 +151,49 @@ def hex_to_lab(color: str) -> tuple[float, float, float]:
     return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
 
 
+def hex_to_oklch(color: str) -> tuple[float, float, float]:
+    """sRGB hex -> OKLCH: lightness 0-1, chroma, hue angle in degrees (Ottosson's OKLab matrices)."""
+    r, g, b = _linear_rgb(color)
+    l_ = (0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b) ** (1 / 3)
+    m_ = (0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b) ** (1 / 3)
+    s_ = (0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b) ** (1 / 3)
+    lightness = 0.2104542553 * l_ + 0.7936177850 * m_ - 0.0040720468 * s_
+    a = 1.9779984951 * l_ - 2.4285922050 * m_ + 0.4505937099 * s_
+    b_ = 0.0259040371 * l_ + 0.7827717662 * m_ - 0.8086757660 * s_
+    return lightness, math.hypot(a, b_), math.degrees(math.atan2(b_, a)) % 360
+
+
 def delta_e(c1: str, c2: str) -> float:
     """CIE76 colour difference: Euclidean distance in CIELAB."""
     return math.dist(hex_to_lab(c1), hex_to_lab(c2))
 
 
+def by_hue(lightness: float, chroma: float, hue: float) -> Category:
+    """The category of the hue a person would name for this OKLCH colour; uncategorized when none."""
+    if lightness < MIN_LIGHTNESS:
+        return Category.UNCATEGORIZED
+    if chroma < MIN_CHROMA:
+        return Category.UNCATEGORIZED if lightness > MAX_GREY_LIGHTNESS else Category.BACKGROUND
+    category = HUE_BANDS[-1][1]  # below the first band's start: the last band, wrapped round
+    for start, band in HUE_BANDS:
+        if hue >= start:
+            category = band
+    if category is Category.QUESTION and hue >= MAGENTA and lightness < MAX_DARK_PURPLE_LIGHTNESS:
+        return Category.METHOD
+    return category
+
+
 class Taxonomy:
     """Categories with their colours and names, and the rule that files an annotation."""
 
-    def __init__(self, infos: list[CategoryInfo] | tuple[CategoryInfo, ...], threshold: float = DEFAULT_THRESHOLD):
+    def __init__(self, infos: list[CategoryInfo] | tuple[CategoryInfo, ...], threshold: float = DEFAULT_THRESHOLD,
+                 exact: dict[str, Category] | None = None):
         self.infos = tuple(infos)
         self.threshold = threshold
-        self._anchors = [(hex_to_lab(c), i.category) for i in self.infos for c in i.colors]
+        # The vault's own colours first, then the reader palettes, then the categories' swatches.
+        known = {**{c: i.category for i in self.infos for c in i.colors}, **{p.hex: p.category for p in PALETTES}}
+        self._exact = {**known, **(exact or {})}
+        self._anchors = [(hex_to_lab(c), cat) for c, cat in self._exact.items()]
         self._by_word = {w.lower(): i.category for i in self.infos for w in (i.category.value, *i.aliases)}
         self._by_cat = {i.category: i for i in self.infos}
         self._by_color: dict[str | None, Category] = {}  # a library holds few distinct colours
@@ -139,39 +205,44 @@ class Taxonomy:
         return cls(_DEFAULTS)
 
     @classmethod
-    def from_config(cls, config) -> Taxonomy:
-        """The default code with the vault's colours, names and threshold (studykit.config.Config)."""
-        colors = getattr(config, "taxonomy_colors", {}) or {}
-        names = getattr(config, "taxonomy_names", {}) or {}
+    def from_config(cls, config: Config) -> Taxonomy:
+        """The default code with the vault's colours, names and threshold; the vault's colours win."""
         infos = []
+        exact: dict[str, Category] = {}
         for info in _DEFAULTS:
             key = info.category.value
-            if key in colors:
-                info = replace(info, colors=tuple(normalize_hex(c) for c in colors[key]))
-            if key in names:
-                info = replace(info, name=names[key], aliases=(*info.aliases, names[key]))
+            if key in config.taxonomy_colors:
+                info = replace(info, colors=tuple(normalize_hex(c) for c in config.taxonomy_colors[key]))
+                exact.update((c, info.category) for c in info.colors)
+            if key in config.taxonomy_names:
+                info = replace(info, name=config.taxonomy_names[key], aliases=(*info.aliases, config.taxonomy_names[key]))
             infos.append(info)
-        threshold = getattr(config, "taxonomy_threshold", None)
-        return cls(infos, DEFAULT_THRESHOLD if threshold is None else threshold)
+        threshold = config.taxonomy_threshold
+        return cls(infos, DEFAULT_THRESHOLD if threshold is None else threshold, exact)
 
     def info(self, category: Category) -> CategoryInfo | None:
         return self._by_cat.get(category)
 
     def by_color(self, color: str | None) -> Category:
-        """Nearest category within the threshold, else uncategorized."""
+        """A known colour's category; else the nearest known colour's within the threshold; else by hue."""
         if color not in self._by_color:
-            self._by_color[color] = self._nearest(color)
+            self._by_color[color] = self._judge(color)
         return self._by_color[color]
 
-    def _nearest(self, color: str | None) -> Category:
+    def _judge(self, color: str | None) -> Category:
         if not color:
             return Category.UNCATEGORIZED
         try:
-            lab = hex_to_lab(color)
+            color = normalize_hex(color)
         except ValueError:
             return Category.UNCATEGORIZED
+        if color in self._exact:
+            return self._exact[color]
+        lab = hex_to_lab(color)
         best, category = min(((math.dist(lab, a), c) for a, c in self._anchors), default=(math.inf, None))
-        return category if best <= self.threshold else Category.UNCATEGORIZED
+        if category is not None and best <= self.threshold:
+            return category
+        return by_hue(*hex_to_oklch(color))
 
     def by_word(self, word: str) -> Category | None:
         """The category a tag or prefix word names ('#question', '疑问', 'Question'), if any."""
@@ -194,3 +265,17 @@ class Taxonomy:
                 return category
         category, _ = self.split_prefix(comment)
         return category if category is not None else self.by_color(color)
+
+    def classify(self, paper: Paper) -> Paper:
+        """A copy of `paper` whose annotations carry their category, category prefixes cut from comments."""
+        annotations = []
+        for a in paper.annotations:
+            prefixed, rest = self.split_prefix(a.comment)
+            category = self.categorize(a.color, tags=a.tags, comment=a.comment)
+            annotations.append(replace(a, category=category, comment=rest if prefixed is not None else a.comment))
+        return replace(paper, annotations=annotations)
+
+
+def classify(paper: Paper, taxonomy: Taxonomy) -> Paper:
+    """The classification stage: `paper` as its source read it, filed by `taxonomy`."""
+    return taxonomy.classify(paper)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -98,3 +99,68 @@ def test_annotations_does_not_import_torch(pdf):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert "torch" not in result.stderr
+
+
+@pytest.mark.parametrize("table", [False, True], ids=["json", "table"])
+def test_start_up_loads_no_module_it_does_not_use(pdf, table):
+    """PyMuPDF's layout add-on (onnxruntime, numpy) and pymupdf4llm stay out; rich only for the table."""
+    code = ("import sys; from studykit.cli import main; rc = main(['annotations', sys.argv[1], *sys.argv[2:]]); "
+            "print([m for m in ('pymupdf.layout', 'pymupdf4llm', 'onnxruntime', 'numpy', 'rich', 'torch') "
+            "if sys.modules.get(m) is not None], file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code, str(pdf), *([] if table else ["--json"])],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == ("['rich']" if table else "[]")
+
+
+def test_several_files_give_one_json_list_per_line_in_order(pdf, tmp_path):
+    empty = tmp_path / "empty.pdf"
+    doc = pymupdf.open()
+    doc.new_page()
+    doc.save(empty)
+    result = studykit(pdf, empty, pdf, "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [len(json.loads(line)) for line in lines] == [3, 0, 3]
+    assert {row["source"] for row in json.loads(lines[0])} == {str(pdf)}
+
+
+def test_a_bad_file_in_a_batch_is_one_line_and_the_others_are_still_listed(pdf, tmp_path):
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf")
+    result = studykit(bad, pdf, "--json")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"studykit: error: {bad}: not a PDF (no %PDF- header)"]
+    assert [len(json.loads(line)) for line in result.stdout.splitlines()] == [3]
+
+
+def test_a_picture_too_large_to_draw_is_a_warning_and_a_notice(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page(width=14400, height=14400)  # the largest page PDF allows: 200 inches square
+    page.add_rect_annot(page.rect + (10, 10, -10, -10)).update()
+    doc.save(tmp_path / "huge.pdf")
+    result = studykit(tmp_path / "huge.pdf", "--json")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["has_image"] is False and row["notice"] == "no picture: the area is too large to draw"
+    assert result.stderr.splitlines() == [
+        f"studykit: warning: {tmp_path / 'huge.pdf'}: page 1: image annotation: picture not drawn, its area is too large"]
+
+
+def test_table_shows_kind_and_replies(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "remove these words", fontsize=11)
+    struck = page.add_strikeout_annot(page.search_for("these words"))
+    struck.set_info(content="why keep it?")
+    struck.update()
+    reply = page.add_text_annot((0, 0), "agreed, cut it")
+    reply.set_info(title="Ann")
+    reply.update()
+    doc.xref_set_key(reply.xref, "IRT", f"{struck.xref} 0 R")
+    doc.save(tmp_path / "thread.pdf")
+    result = subprocess.run([sys.executable, "-m", "studykit", "annotations", str(tmp_path / "thread.pdf")],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "strikeout (删除 struck out)" in result.stdout
+    assert "why keep it?" in result.stdout and "↳ Ann" in result.stdout and "agreed, cut it" in result.stdout

@@ -21,7 +21,7 @@ from vault_export import regions
 TAXONOMY = Taxonomy.default()
 COLOURS = {"contribution": "#ff6666", "definition": "#ffd400", "formula": "#2ea8e5", "result": "#5fb236",
            "method": "#a28ae5", "limitation": "#f19837", "background": "#aaaaaa", "question": "#e56eee",
-           "uncategorized": "#123456"}
+           "uncategorized": "#000000"}
 
 
 def highlight(i: int, category: str, text: str = "", comment: str = "") -> Annotation:

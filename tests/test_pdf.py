@@ -149,8 +149,9 @@ def test_annotation_fields_and_categories(tmp_path):
     blank = page.add_highlight_annot(pymupdf.Rect(72, 600, 200, 615))  # nothing under it
     blank.set_info(title="Reader", creationDate="D:20260102030405+08'00'", modDate="D:20260103000000Z")
     blank.update()
-    paper = read_pdf(_save(doc, tmp_path / "fields.pdf"), taxonomy=Taxonomy.default())
-    key, term, question, empty = paper.annotations
+    paper = read_pdf(_save(doc, tmp_path / "fields.pdf"))
+    assert paper.annotations[2].comment == "#question why does this hold?"  # as the document says it
+    key, term, question, empty = Taxonomy.default().classify(paper).annotations
     assert (key.category, key.color) == (Category.CONTRIBUTION, "#ff6666")
     assert (term.category, term.color) == (Category.DEFINITION, "#ffff00")
     assert (question.category, question.comment) == (Category.QUESTION, "why does this hold?")
@@ -272,5 +273,5 @@ def test_comment_kept_on_the_popup_is_read(tmp_path):
     annot.set_popup(pymupdf.Rect(300, 100, 400, 200))
     annot.update()
     doc.xref_set_key(annot.popup_xref, "Contents", pymupdf.get_pdf_str("#疑问 (note) 为什么?"))
-    (ann,) = read_pdf(_save(doc, tmp_path / "popup.pdf")).annotations
+    (ann,) = Taxonomy.default().classify(read_pdf(_save(doc, tmp_path / "popup.pdf"))).annotations
     assert (ann.text, ann.comment, ann.category) == ("hello", "(note) 为什么?", Category.QUESTION)

@@ -1,12 +1,16 @@
-"""Every expectation of the pdfannots corpus (real PDFs from Acrobat, Skim, Preview, Word) holds."""
+"""Every expectation of the shared corpora holds: pdfannots' (real PDFs from Acrobat, Skim, Preview,
+Word) and the real-world one (PDFs from pdf.js, PyMuPDF, pdfplumber, pypdf, ... test suites)."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
+import pymupdf
 import pytest
 
 from studykit.sources.pdf import read_pdf
@@ -20,7 +24,7 @@ def _corpus() -> Path | None:
 
 
 CORPUS = _corpus()
-pytestmark = pytest.mark.skipif(
+needs_pdfannots = pytest.mark.skipif(
     CORPUS is None, reason="pdfannots corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus"
 )
 EXPECTED = json.loads((CORPUS / "expected.json").read_text()) if CORPUS else {"files": {}}
@@ -34,6 +38,7 @@ def _norm(text: str | None) -> str:
     return " ".join(text.split())
 
 
+@needs_pdfannots
 @pytest.mark.parametrize("name", sorted(EXPECTED["files"]))
 def test_corpus_file(name):
     expected = EXPECTED["files"][name]
@@ -52,3 +57,80 @@ def test_corpus_file(name):
                 assert not got.comment, where
             else:
                 assert got.comment == want["comment"], where
+
+
+# ---------------------------------------------------------------- the real-world corpus
+
+REALWORLD = CORPUS.parent / "realworld" if CORPUS and (CORPUS.parent / "realworld" / "expected.json").is_file() else None
+REAL = json.loads((REALWORLD / "expected.json").read_text()) if REALWORLD else {"files": {}}
+needs_realworld = pytest.mark.skipif(
+    REALWORLD is None, reason="real-world corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus"
+)
+
+
+def _studykit(*args):
+    return subprocess.run([sys.executable, "-m", "studykit", "annotations", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def realworld_rows():
+    """Every file that opens without a password, read in one batch invocation: name -> its rows."""
+    names = sorted(p.name for p in REALWORLD.glob("*.pdf")
+                   if REAL["files"].get(p.name, {}).get("exit", 0) == 0 and "password" not in REAL["files"].get(p.name, {}))
+    result = _studykit("--json", *(REALWORLD / n for n in names))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(names)
+    return dict(zip(names, map(json.loads, lines)))
+
+
+@needs_realworld
+def test_realworld_every_file_reads_without_a_traceback(realworld_rows):
+    assert len(realworld_rows) >= 25
+    assert all(isinstance(rows, list) for rows in realworld_rows.values())
+
+
+@needs_realworld
+@pytest.mark.parametrize("name", sorted(n for n, e in REAL["files"].items() if e["exit"] != 0 or "password" in e))
+def test_realworld_exit_status(name):
+    expected = REAL["files"][name]
+    result = _studykit(REALWORLD / name, "--json", *(["--password", expected["password"]] if "password" in expected else []))
+    assert result.returncode == expected["exit"], result.stderr
+    assert "Traceback" not in result.stderr
+    if expected["exit"] == 2:
+        assert result.stdout == ""
+        assert len(result.stderr.splitlines()) == 1 and name in result.stderr
+
+
+@needs_realworld
+@pytest.mark.parametrize("name", sorted(n for n, e in REAL["files"].items() if e["exit"] == 0 and "password" not in e))
+def test_realworld_expectations(realworld_rows, name):
+    expected, rows = REAL["files"][name], realworld_rows[name]
+    for page, substring in expected.get("texts", []):
+        assert any(substring in " ".join(r["text"].split()) for r in rows if r["page"] == page), (page, substring)
+    if "order" in expected:
+        page, starts = expected["order"]
+        texts = [" ".join(r["text"].split()) for r in rows if r["page"] == page and r["text"]]
+        found = [next(i for i, t in enumerate(texts) if t.startswith(s)) for s in starts]
+        assert found == sorted(found), list(zip(starts, found))
+    for colour, category in expected.get("categories", {}).items():
+        got = {r["category"] for r in rows if r["color"] == colour}
+        assert got == {category}, colour
+    if expected.get("unique_ids"):
+        assert len({r["id"] for r in rows}) == len(rows)
+
+
+@needs_realworld
+@pytest.mark.parametrize("name", sorted(n for n, e in REAL["files"].items() if e.get("pictures")))
+def test_realworld_pictures_are_not_blank(name):
+    pictures = [a for a in read_pdf(REALWORLD / name).annotations if a.kind in ("image", "ink")]
+    assert pictures
+    for a in pictures:
+        if a.image is None:  # only where the mark has no area, and then the note says so
+            assert a.notice.startswith("no picture"), a
+            continue
+        pix = pymupdf.Pixmap(a.image)
+        assert pix.width > 1 and pix.height > 1
+        assert len(set(pix.samples)) > 1, f"{name}: blank picture for {a.kind} at {a.rects}"

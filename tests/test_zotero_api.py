@@ -13,6 +13,7 @@ import pytest
 from studykit.errors import UserError
 from studykit.model import Category
 from studykit.sources import zotero_api
+from studykit.taxonomy import Taxonomy
 from zotero_fixture import SAMPLE_COLLECTIONS, build_library, generate_papers, make_pdf, sample_papers
 from zotero_server import ZoteroServer
 
@@ -36,7 +37,7 @@ def server(papers, data_dir):
 def test_local_api_reads_papers_annotations_and_local_pdfs(server, data_dir):
     papers = {p.zotero_key: p for p in zotero_api.read_library(endpoint=server.url)}
     assert set(papers) == {"VITPAPER", "ATTNNEED", "STANDPDF", "GPTBOOK1"}  # not the trashed one
-    vit = papers["VITPAPER"]
+    vit = Taxonomy.default().classify(papers["VITPAPER"])  # categories come from the classify stage
     assert (vit.id, vit.citekey, vit.arxiv, vit.year) == ("zotero:u:VITPAPER", "dosovitskiy2020image", "2010.11929", 2020)
     assert vit.pdf_path == data_dir / "storage" / "VITPDF01" / "vit.pdf"  # from /file/view/url
     assert [a.id for a in vit.annotations][:3] == ["ANNNOTE4", "ANNYEL01", "ANNBLU03"]

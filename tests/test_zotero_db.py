@@ -19,6 +19,7 @@ from zotero_fixture import (
     REAL_COLLECTIONS, SAMPLE_COLLECTIONS, ZoteroRunning, build_library, generate_papers, make_pdf, real_papers,
     sample_papers, write_prefs,
 )
+from studykit.taxonomy import Taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_paper_metadata_from_item_fields(everything, library):
 
 
 def test_annotations_in_sort_index_order_with_kinds_and_categories(everything, library):
-    vit = everything["VITPAPER"]
+    vit = Taxonomy.default().classify(everything["VITPAPER"])  # categories come from the classify stage
     live = [a for a in _spec_annotations(library[1], "VITPDF01") if not a.get("deleted")]
     assert [a.id for a in vit.annotations] == [a["key"] for a in sorted(live, key=lambda a: a["annotationSortIndex"])]
     by_id = {a.id: a for a in vit.annotations}

@@ -38,7 +38,7 @@ def run(args) -> int:
     say("sample paper")
     pdf = ws.vault.folder(ws.config.papers_folder) / "pdfs" / SAMPLE_PDF
     demo_pdf.write_pdf(pdf)
-    paper = read_pdf(pdf, taxonomy=ws.taxonomy)
+    paper = read_pdf(pdf)
 
     say("paper note, legend and shape diagrams")
     [(_, note)] = notes.write_papers(ws, [paper])

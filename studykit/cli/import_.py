@@ -34,7 +34,7 @@ def run(args) -> int:
     for pdf in args.pdfs:  # before the vault is made or any PDF read: a mistyped name fails at once
         require_file(pdf)
     ws = notes.open_workspace(args.vault)
-    papers = [read_pdf(pdf, password=args.password, taxonomy=ws.taxonomy) for pdf in args.pdfs]
+    papers = [read_pdf(pdf, password=args.password) for pdf in args.pdfs]
     results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)
     return report(ws, results, args)
 

@@ -207,7 +207,6 @@ def annotation_from_data(data: dict, library: Library, attachment_key: str, *, t
         text=data.get("annotationText", "") or "",
         comment=comment,
         color=color,
-        category=taxonomy.categorize(color, tags=tags, comment=comment),
         page_label=data.get("annotationPageLabel", "") or "",
         created=parse_date(data.get("dateAdded")),
         modified=parse_date(data.get("dateModified")),
