@@ -72,7 +72,7 @@ def _sections(paper) -> dict[str, str]:
     out = {}
     for name in SECTIONS:
         body = re.search(rf"%% studykit:begin {name} %%\n(.*?)%% studykit:end {name}", text, re.S).group(1)
-        body = re.sub(r"\]\((?:zotero|file)://[^)]*\)", "](LINK)", body)
+        body = re.sub(r"\[(p\. [^\]]+)\]\(zotero://[^)]*\)", r"\1", body)  # a PDF outside the vault has no link
         out[name] = re.sub(r"\^ann-[\w-]+", "^ID", body)
     return out
 

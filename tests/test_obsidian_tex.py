@@ -53,7 +53,7 @@ def test_every_formula_of_the_demo_vault_typesets(tmp_path):
     ws = notes.open_workspace(tmp_path / "vault")
     pdf = ws.root / "Papers" / "pdfs" / "vit-sample.pdf"
     demo_pdf.write_pdf(pdf)
-    notes.write_papers(ws, [read_pdf(pdf, taxonomy=ws.taxonomy)])
+    notes.write_papers(ws, [read_pdf(pdf)])
     guide.write_guide(ws.root)
     found = {path: formulas(path.read_text(encoding="utf-8")) for path in ws.root.rglob("*.md")}
     every = [f for fs in found.values() for f in fs]

@@ -39,7 +39,7 @@ def _import(vault: Path, pdfs, toml: str = "") -> list[Path]:
         vault.mkdir(parents=True, exist_ok=True)
         (vault / "studykit.toml").write_text(toml, encoding="utf-8")
     ws = notes.open_workspace(vault)
-    papers = [read_pdf(pdf, taxonomy=ws.taxonomy) for pdf in pdfs]
+    papers = [read_pdf(pdf) for pdf in pdfs]
     return [result.path for _paper, result in notes.write_papers(ws, papers)]
 
 
@@ -156,7 +156,7 @@ def test_zotero_mode_leaves_a_zotero_items_pdf_in_zotero(tmp_path):
 def test_dry_run_brings_no_pdf_in(tmp_path):
     pdf = _pdf(tmp_path / "paper.pdf")
     ws = notes.open_workspace(tmp_path / "vault")
-    notes.write_papers(ws, [read_pdf(pdf, taxonomy=ws.taxonomy)], dry_run=True)
+    notes.write_papers(ws, [read_pdf(pdf)], dry_run=True)
     assert not list((tmp_path / "vault").rglob("*.pdf"))
 
 

@@ -41,7 +41,7 @@ def run(args) -> int:
             stamps = zotero_db.change_stamps(args.zotero_data_dir, **selection)
 
             def read(ids):
-                return zotero_db.read_library(args.zotero_data_dir, taxonomy=ws.taxonomy,
+                return zotero_db.read_library(args.zotero_data_dir,
                                               only=None if ids is None else set(ids), **selection)
         else:
             from studykit.sources import zotero_api, zotero_versions
@@ -52,7 +52,7 @@ def run(args) -> int:
                                                    **selection) or None
 
             def read(ids):
-                return zotero_api.read_library(local=not args.web, taxonomy=ws.taxonomy, **selection,
+                return zotero_api.read_library(local=not args.web, **selection,
                                                only=None if ids is None else set(ids),
                                                progress=lambda done, total: bar("reading Zotero", done, total))
         results = notes.sync_papers(ws, read, stamps, dry_run=args.dry_run, force=args.force,

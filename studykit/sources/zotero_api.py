@@ -22,7 +22,7 @@ from urllib.request import url2pathname
 from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
-    PDF, AttachmentData, Library, annotation_author, annotation_selected, build_paper, default_taxonomy, is_paper,
+    PDF, AttachmentData, Library, annotation_author, annotation_selected, build_paper, is_paper,
     item_order, paper_id,
 )
 
@@ -39,7 +39,7 @@ Progress = Callable[[int, int], None]
 
 
 def read_library(*, local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-                 items=(), collections=(), tags=(), taxonomy=None, progress: Progress | None = None,
+                 items=(), collections=(), tags=(), progress: Progress | None = None,
                  endpoint: str | None = None, only: set[str] | None = None) -> list[Paper]:
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
     nothing selected: the whole library), with their PDF annotations.
@@ -49,7 +49,6 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
     (read by key, the others not at all).
     """
     client = connect(local, library_id, library_type, api_key, endpoint)
-    taxonomy = default_taxonomy(taxonomy)
     if only is not None and not (items or collections or tags) and len(only) <= BY_KEY_MAX:
         prefix = paper_id(client.library, "")  # a few papers of the whole library: asked for by key
         items = [i.removeprefix(prefix) for i in only if i.startswith(prefix)]
@@ -61,7 +60,7 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
             selected = {key: chosen for key, chosen in selected.items() if paper_id(client.library, key) in only}
         papers = []
         for done, (parent, chosen) in enumerate(selected.values()):
-            papers.append(client.paper(parent, chosen, client.children, client.annotations, taxonomy))
+            papers.append(client.paper(parent, chosen, client.children, client.annotations))
             if progress:
                 progress(done + 1, len(selected))
     else:
@@ -73,7 +72,7 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
             if item["data"].get("parentItem"):
                 children[item["data"]["parentItem"]].append(item)
         papers = [client.paper(item, None, lambda key: children.get(key, []),
-                               lambda key: children.get(key, []), taxonomy)
+                               lambda key: children.get(key, []))
                   for item in top if _is_paper(item) and (only is None or paper_id(client.library, item["key"]) in only)]
     return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
@@ -274,7 +273,7 @@ class _Client:
                     selected[item["key"]] = (item, None)
         return selected
 
-    def paper(self, item: dict, only: set[str] | None, children_of, annotations_of, taxonomy) -> tuple[tuple, Paper]:
+    def paper(self, item: dict, only: set[str] | None, children_of, annotations_of) -> tuple[tuple, Paper]:
         """(sort order, Paper) of a paper item; `children_of(key)` lists an item's child attachments,
         `annotations_of(key)` a PDF's annotations."""
         pdfs = [item] if item["data"]["itemType"] == "attachment" else [
@@ -284,7 +283,7 @@ class _Client:
                                       [self._annotation_data(a) for a in annotations_of(pdf["key"])
                                        if a["data"]["itemType"] == "annotation" and not a["data"].get("deleted")])
                        for pdf in pdfs]
-        return item_order(item["data"]), build_paper(item["data"], self.library, attachments, taxonomy=taxonomy)
+        return item_order(item["data"]), build_paper(item["data"], self.library, attachments)
 
     def _annotation_data(self, item: dict) -> dict:
         """The annotation's data with its author: its own name, else the Zotero user who made it,

@@ -191,7 +191,7 @@ def _position(data: dict) -> tuple[int, list, list]:
     return int(position.get("pageIndex", 0)), _rects(position), following
 
 
-def annotation_from_data(data: dict, library: Library, attachment_key: str, *, taxonomy,
+def annotation_from_data(data: dict, library: Library, attachment_key: str, *,
                          order: int = 0) -> tuple[Annotation, tuple[list, list]]:
     """An Annotation (rects still unset) and its rectangles in PDF user space, on its page
     and on the next one."""
@@ -263,7 +263,7 @@ def place_on_pdf(placed: list[tuple[Annotation, tuple[list, list]]], pdf_path: P
             doc.close()
 
 
-def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentData], *, taxonomy,
+def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentData], *,
                 citekey_fallback: str = "",
                 cached_image: Callable[[str], bytes | None] = lambda key: None) -> Paper:
     """The Paper of one item with the annotations of its PDFs, in reading order.
@@ -275,20 +275,13 @@ def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentDa
     pdf_path = next((a.pdf_path for a in attachments if a.pdf_path is not None), None)
     paper = paper_from_data(data, library, pdf_path=pdf_path, citekey_fallback=citekey_fallback)
     for order, attachment in enumerate(attachments):
-        placed = [annotation_from_data(d, library, attachment.key, taxonomy=taxonomy, order=order)
+        placed = [annotation_from_data(d, library, attachment.key, order=order)
                   for d in attachment.annotations]
         place_on_pdf(placed, attachment.pdf_path, cached_image)
         paper.annotations.extend(a for a, _ in placed)
     paper.annotations.sort(key=lambda a: (a.sort_key, a.id))
     return paper
 
-
-def default_taxonomy(taxonomy):
-    if taxonomy is not None:
-        return taxonomy
-    from studykit.taxonomy import Taxonomy
-
-    return Taxonomy.default()
 
 
 def item_order(data: dict) -> tuple:

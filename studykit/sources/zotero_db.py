@@ -20,7 +20,7 @@ from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
     ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, annotation_author, annotation_selected,
-    build_paper, default_taxonomy, is_paper, item_order, paper_id,
+    build_paper, is_paper, item_order, paper_id,
 )
 from studykit.sources.zotero_prefs import BASE_PATH_PREF, base_directory
 from studykit.sources.zotero_snapshot import snapshot
@@ -52,17 +52,16 @@ def connect(uri: str, db: Path) -> sqlite3.Connection:
     return conn
 
 
-def read_library(data_dir: Path, *, items=(), collections=(), tags=(), taxonomy=None,
+def read_library(data_dir: Path, *, items=(), collections=(), tags=(),
                  only: set[str] | None = None) -> list[Paper]:
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
     nothing selected: every library in the database), with their PDF annotations.
     `only`: just the papers with these ids (the others are not read at all)."""
-    taxonomy = default_taxonomy(taxonomy)
     with _reading(data_dir) as reader:
         selection = reader.select(items, collections, tags)
         if only is not None:
             selection = {item: chosen for item, chosen in selection.items() if reader.paper_id(item) in only}
-        return reader.papers(selection, taxonomy)
+        return reader.papers(selection)
 
 
 def change_stamps(data_dir: Path, *, items=(), collections=(), tags=()) -> dict[str, str]:
@@ -270,7 +269,7 @@ class _Reader:
             stamps[parent] = _digest((text, sorted((tags.get(parent) or "").split("\x1e")), images))
         return stamps
 
-    def papers(self, selection: dict[int, set[int] | None], taxonomy) -> list[Paper]:
+    def papers(self, selection: dict[int, set[int] | None]) -> list[Paper]:
         ids = json.dumps(list(selection))
         fields = self._fields(ids)
         creators = self._creators(ids)
@@ -290,7 +289,7 @@ class _Reader:
                 data, library,
                 [AttachmentData(self.items[a][1], self._pdf_path(self.items[a]), annotations.get(a, []))
                  for a in own],
-                taxonomy=taxonomy, citekey_fallback=citekeys.get((library_id, key), ""),
+                citekey_fallback=citekeys.get((library_id, key), ""),
                 cached_image=lambda k, lib=library: self._cached_image(lib, k))))
         return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
