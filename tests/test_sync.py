@@ -104,7 +104,7 @@ def synced(tmp_path, capsys, n_papers=3, annotations=3):
 
 def test_unchanged_resync_reads_no_annotation_and_writes_nothing(tmp_path, capsys, reads):
     data, vault = synced(tmp_path, capsys)
-    assert (vault / ".studykit" / "sync-state.json").is_file()
+    assert (vault / ".studykit" / "notes.json").is_file()
     reads.clear()
     before = snapshot(vault)
     assert sync(vault, data) == 0
@@ -208,7 +208,7 @@ def test_changed_template_or_config_rerenders_every_note(tmp_path, capsys, reads
 
 def test_force_and_lost_state_take_the_full_path(tmp_path, capsys, reads):
     data, vault = synced(tmp_path, capsys)
-    (vault / ".studykit" / "sync-state.json").unlink()
+    (vault / ".studykit" / "notes.json").unlink()
     reads.clear()
     notes_before = {p: snapshot(vault)[p] for p in paper_notes(vault)}
     assert sync(vault, data) == 0
