@@ -45,7 +45,7 @@ class Workspace:
         return self.vault.root
 
 
-def open_workspace(vault_dir, *, create: bool = True) -> Workspace:
+def open_workspace(vault_dir, *, create: bool = True, lock_wait: float = 120.0) -> Workspace:
     """The vault at `vault_dir` (created when missing), its studykit.toml and colour code."""
     from studykit.config import load_config
     from studykit.taxonomy import Taxonomy
@@ -62,7 +62,7 @@ def open_workspace(vault_dir, *, create: bool = True) -> Workspace:
         except OSError as exc:
             raise UserError(f"{root}: cannot create the vault folder: {exc.strerror}") from None
     config = load_config(root)
-    return Workspace(Vault(root, config.papers_folder), config, Taxonomy.from_config(config))
+    return Workspace(Vault(root, config.papers_folder), config, Taxonomy.from_config(config), lock_wait=lock_wait)
 
 
 @functools.cache
