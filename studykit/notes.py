@@ -366,7 +366,7 @@ def environment(ws: Workspace) -> str:
 
     import studykit
     import vault_export
-    from studykit.render import USER_TEMPLATES
+    from studykit.render import template_bytes, template_files, template_folders
     from vault_export.record import digest
 
     parts = [studykit.__version__, str(ws.root)]
@@ -378,10 +378,8 @@ def environment(ws: Workspace) -> str:
     shipped = importlib.resources.files("studykit.templates")
     parts += [f"{t.name}:{digest(t.read_bytes())}" for t in sorted(shipped.iterdir(), key=lambda t: t.name)
               if t.name.endswith(".j2")]
-    for folder in (ws.config.templates_dir, ws.root / USER_TEMPLATES):
-        folder = ws.root / Path(folder).expanduser() if folder else None
-        if folder is not None and folder.is_dir():
-            parts += [f"{p}:{digest(p.read_bytes())}" for p in sorted(folder.rglob("*")) if p.is_file()]
+    for folder in template_folders(ws.root, ws.config):
+        parts += [f"{p}:{digest(template_bytes(p))}" for p in template_files(folder)]
     for arxiv, registry in sorted(_registries().items()):
         parts.append(repr((arxiv, registry.title, registry.model, [
             (eq.id, eq.title, eq.latex, eq.meaning, eq.module, eq.code, module_source(eq.module))
