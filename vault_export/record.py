@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 RECORDS_FILE = Path(".studykit") / "notes.json"
@@ -56,6 +56,7 @@ class Records:
         self.notes = notes or {}
         self.files = files or {}  # vault-relative note path -> [size, mtime_ns] when the last run ended
         self.changed: set[str] = set()  # ids put since the load: `save` writes only these over the file
+        self.loaded: tuple | None = None  # (size, mtime_ns) of the file as loaded
 
     @property
     def dirty(self) -> bool:
@@ -63,14 +64,25 @@ class Records:
 
     @classmethod
     def load(cls, root: Path) -> Records:
+        path = Path(root) / RECORDS_FILE
         try:
-            data = json.loads((Path(root) / RECORDS_FILE).read_text(encoding="utf-8"))
+            stat = path.stat()
+            data = json.loads(path.read_bytes())
             if data.get("format") != FORMAT:
                 return cls(root)
             notes = {str(k): NoteRecord.from_json(v) for k, v in data["notes"].items()}
-            return cls(root, notes, {str(k): list(v) for k, v in data["files"].items()})
+            records = cls(root, notes, {str(k): list(v) for k, v in data["files"].items()})
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return cls(root)
+        records.loaded = (stat.st_size, stat.st_mtime_ns)
+        return records
+
+    def _on_disk(self) -> tuple | None:
+        try:
+            stat = (self.root / RECORDS_FILE).stat()
+        except OSError:
+            return None
+        return (stat.st_size, stat.st_mtime_ns)
 
     def get(self, note_id: str) -> NoteRecord:
         """The record of `note_id`; an empty one when there is none."""
@@ -96,11 +108,13 @@ class Records:
         notes now when given; an unchanged file is not rewritten."""
         from vault_export.atomic import write_atomic
 
-        disk = Records.load(self.root)
+        if not self.changed and (listing is None or listing == self.files):
+            return
+        disk = self if self._on_disk() == self.loaded else Records.load(self.root)
         notes = {**disk.notes, **{k: self.notes[k] for k in self.changed}}
         files = disk.files if listing is None else listing
-        data = {"format": FORMAT, "notes": {k: asdict(v) for k, v in sorted(notes.items())},
+        data = {"format": FORMAT, "notes": {k: vars(v) for k, v in sorted(notes.items())},
                 "files": dict(sorted(files.items()))}
         write_atomic(self.root / RECORDS_FILE, json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n",
                      durable=False)
-        self.notes, self.files, self.changed = notes, files, set()
+        self.notes, self.files, self.changed, self.loaded = notes, files, set(), self._on_disk()
