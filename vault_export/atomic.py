@@ -37,13 +37,16 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def _encode(data: str | bytes) -> bytes:
-    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-
-
-def _target(path: str | os.PathLike) -> Path:
+def _start(path: str | os.PathLike, data: str | bytes) -> tuple[Path, bytes, os.stat_result | None]:
+    """The file to write (a symlink's target), the bytes to write, and the file's stat (None: none yet)."""
     path = Path(path)
-    return path.resolve() if path.is_symlink() else path
+    if path.is_symlink():
+        path = path.resolve()
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    try:
+        return path, raw, path.stat()
+    except FileNotFoundError:
+        return path, raw, None
 
 
 def _read(path: Path) -> bytes | None:
@@ -53,7 +56,7 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _write_temp(path: Path, raw: bytes, *, durable: bool, mode: int | None) -> Path:
+def _write_temp(path: Path, raw: bytes, *, durable: bool, before: os.stat_result | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     # os.open with 0o666 lets the umask decide a new file's mode, as an ordinary write would.
@@ -64,8 +67,8 @@ def _write_temp(path: Path, raw: bytes, *, durable: bool, mode: int | None) -> P
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        if before is not None:  # an existing file keeps its permission bits
+            os.chmod(tmp, before.st_mode & 0o7777)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -146,12 +149,7 @@ def write_if_unchanged(path: str | os.PathLike, data: str | bytes, seen: bytes |
     False, with nothing written, when the file holds anything else. True when `data` is in place,
     also when it was there already (then nothing is touched and the mtime stays).
     """
-    path = _target(path)
-    raw = _encode(data)
-    try:
-        before = path.stat()
-    except FileNotFoundError:
-        before = None
+    path, raw, before = _start(path, data)
     if seen is None:
         if before is not None:
             return False
@@ -163,7 +161,7 @@ def write_if_unchanged(path: str | os.PathLike, data: str | bytes, seen: bytes |
             return False
         if current == raw:
             return True
-    tmp = _write_temp(path, raw, durable=durable, mode=None if before is None else before.st_mode & 0o7777)
+    tmp = _write_temp(path, raw, durable=durable, before=before)
     try:
         return _create(path, tmp) if seen is None else _swap(path, tmp, raw, seen)
     finally:
@@ -176,15 +174,10 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, durable: bool = 
     For files studykit alone writes (its caches and state). A reader's file goes through
     `write_if_unchanged`.
     """
-    path = _target(path)
-    raw = _encode(data)
-    try:
-        before = path.stat()
-    except FileNotFoundError:
-        before = None
+    path, raw, before = _start(path, data)
     if before is not None and before.st_size == len(raw) and path.read_bytes() == raw:
         return False
-    tmp = _write_temp(path, raw, durable=durable, mode=None if before is None else before.st_mode & 0o7777)
+    tmp = _write_temp(path, raw, durable=durable, before=before)
     try:
         os.replace(tmp, path)
     except BaseException:
