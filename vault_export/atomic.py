@@ -88,7 +88,7 @@ def _exchange(a: Path, b: Path) -> bool:
             libc = ctypes.CDLL(None, use_errno=True)
             _renameat2 = libc.renameat2
             _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-        except (OSError, AttributeError):
+        except (OSError, AttributeError, TypeError):  # not Linux (macOS, Windows): no such call
             _renameat2 = False
     if _renameat2 is False:
         return False
