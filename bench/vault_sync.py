@@ -5,8 +5,8 @@ paper). Three runs, each the whole of `studykit sync --zotero-data-dir` in this 
 a first sync into an empty vault, a re-sync with nothing changed (it must write no file:
 checked by bytes and mtimes), a re-sync after 1% of the papers got a new comment (written
 straight into the database, without the dateModified bump Zotero would add), and, as the peer,
-the unchanged re-sync again without .studykit/sync-state.json: the full path that reads,
-renders and merges every item. Goals: first sync <= 20 ms per paper; unchanged re-sync <= 10%
+the unchanged re-sync again without .studykit/notes.json (the notes' records): the full path that
+reads, renders and merges every item. Goals: first sync <= 20 ms per paper; unchanged re-sync <= 10%
 of the first.
 
     python bench/vault_sync.py [--papers 1000] [--annotations 40] [--out bench/out/vault_sync]
@@ -96,7 +96,7 @@ def main_() -> int:
     changed_papers = change_papers(data, 0.01)
     changed, changed_line = sync(vault, data)
     running, running_line, copy = sync_while_zotero_runs(vault, data)
-    (vault / ".studykit" / "sync-state.json").unlink()
+    (vault / ".studykit" / "notes.json").unlink()
     full, full_line = sync(vault, data)
 
     rows = [
@@ -105,7 +105,7 @@ def main_() -> int:
         (f"re-sync, {changed_papers} papers changed", changed, changed_line),
         (f"re-sync, nothing changed, Zotero 10 running (WAL snapshot copy {1000 * copy:.0f} ms)",
          running, running_line),
-        ("re-sync, nothing changed, no sync state (full path)", full, full_line),
+        ("re-sync, nothing changed, no records (full path)", full, full_line),
     ]
     print(f"load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(f"\n| run | total (s) | ms per paper | vs first | summary |\n|---|---:|---:|---:|---|")

@@ -4,16 +4,19 @@ For each Paper: its area images and the registry's shape diagrams go to the atta
 folder, the note is rendered from the templates and merged into the vault (managed regions;
 the reader's text kept). Shape diagrams need torch, which is imported only when a diagram
 is missing. `sync_papers` skips, without reading or rendering it, an item whose source stamp
-and note are unchanged since the last sync (studykit.sync_state).
+and note are unchanged since the last sync (the note's record, vault_export.record). Both hold
+the vault's lock for the whole run (`vault_lock`): a second run waits for the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
 import re
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -35,13 +38,14 @@ class Workspace:
     config: object  # studykit.config.Config
     taxonomy: object  # studykit.taxonomy.Taxonomy
     today: date = field(default_factory=date.today)
+    lock_wait: float = 120.0  # seconds a run waits for another studykit to release the vault
 
     @property
     def root(self) -> Path:
         return self.vault.root
 
 
-def open_workspace(vault_dir, *, create: bool = True) -> Workspace:
+def open_workspace(vault_dir, *, create: bool = True, lock_wait: float = 120.0) -> Workspace:
     """The vault at `vault_dir` (created when missing), its studykit.toml and colour code."""
     from studykit.config import load_config
     from studykit.taxonomy import Taxonomy
@@ -58,7 +62,7 @@ def open_workspace(vault_dir, *, create: bool = True) -> Workspace:
         except OSError as exc:
             raise UserError(f"{root}: cannot create the vault folder: {exc.strerror}") from None
     config = load_config(root)
-    return Workspace(Vault(root, config.papers_folder), config, Taxonomy.from_config(config))
+    return Workspace(Vault(root, config.papers_folder), config, Taxonomy.from_config(config), lock_wait=lock_wait)
 
 
 @functools.cache
@@ -148,14 +152,16 @@ def _draw_diagrams(registry, keys):
         yield key, diagram.png(steps, title=title), diagram.mermaid(steps)
 
 
-def _created(note_path: Path | None, today: date) -> date:
+def _created(vault, note_path: Path | None, today: date) -> date:
     """The date the note was first written (its `created` property), else today."""
     from vault_export import frontmatter
+    from vault_export.vault import BOM
 
     if note_path is None:
         return today
     try:
-        value = frontmatter.read_key(frontmatter.split(note_path.read_text(encoding="utf-8")).yaml, "created")
+        text = vault.read(note_path).removeprefix(BOM).decode("utf-8")  # kept for write_note's merge
+        value = frontmatter.read_key(frontmatter.split(text).yaml, "created")
     except (OSError, UnicodeDecodeError, ValueError):
         return today
     if isinstance(value, date):
@@ -247,7 +253,7 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
                 write_attachment(ws.vault, name, annotation.image, note_path)
             assets.images[annotation.id] = name
     context = note_context.build_context(paper, taxonomy=ws.taxonomy, config=ws.config, registry=registry,
-                                         assets=assets, created=_created(existing, ws.today))
+                                         assets=assets, created=_created(ws.vault, existing, ws.today))
     text = render("paper_note.md.j2", context, vault=ws.root, config=ws.config)
     result = write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
     embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values()]
@@ -262,21 +268,42 @@ def write_legend(ws: Workspace, *, dry_run: bool = False, force: bool = False):
     context = note_context.legend_context(ws.taxonomy)
     existing = ws.vault.find_by_id(LEGEND_ID)
     context["frontmatter"] = {"title": "Highlight colour code", "tags": ["studykit/legend"], "studykit-id": LEGEND_ID,
-                              "created": _created(existing, ws.today)}
+                              "created": _created(ws.vault, existing, ws.today)}
     text = render("legend.md.j2", context, vault=ws.root, config=ws.config)
     return write_note(ws.vault, LEGEND_ID, text, LEGEND_FILENAME, folder="", force=force, dry_run=dry_run)
+
+
+@contextlib.contextmanager
+def vault_lock(ws: Workspace, what: str, *, dry_run: bool = False):
+    """Hold the vault for a run: a second studykit waits (saying for whom), then gives up with one line.
+    A dry run writes nothing, not even the lock file."""
+    from vault_export.lock import VaultBusy
+
+    if dry_run:
+        yield
+        return
+
+    def waiting(holder: str) -> None:
+        print(f"studykit: {ws.root} is in use by {holder}; waiting for it to finish", file=sys.stderr, flush=True)
+
+    try:
+        with ws.vault.session(what=f"studykit {what}", wait=ws.lock_wait, on_wait=waiting):
+            yield
+    except VaultBusy as exc:
+        raise UserError(str(exc)) from None
 
 
 def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = False, progress=None) -> list:
     """Write each paper's note (and the legend once); `progress(done, total)` after each."""
     papers = list(papers)
     results = []
-    for done, paper in enumerate(papers, 1):
-        results.append((paper, write_paper(ws, paper, dry_run=dry_run, force=force)[0]))
-        if progress:
-            progress(done, len(papers))
-    if papers:
-        write_legend(ws, dry_run=dry_run)
+    with vault_lock(ws, "import", dry_run=dry_run):
+        for done, paper in enumerate(papers, 1):
+            results.append((paper, write_paper(ws, paper, dry_run=dry_run, force=force)[0]))
+            if progress:
+                progress(done, len(papers))
+        if papers:
+            write_legend(ws, dry_run=dry_run, force=force)
     return results
 
 
@@ -302,14 +329,18 @@ def sync_papers(ws: Workspace, read, stamps: dict[str, str] | None, *, dry_run: 
     (None: all of them). An item is skipped when its stamp, studykit's `environment` and its note
     are as the last sync left them; results list it as "unchanged" with a `KnownPaper`.
     """
-    from studykit.sync_state import SyncState, combine, vault_listing
+    with vault_lock(ws, "sync", dry_run=dry_run):
+        return _sync_papers(ws, read, stamps, dry_run=dry_run, force=force, progress=progress)
+
+
+def _sync_papers(ws: Workspace, read, stamps, *, dry_run: bool, force: bool, progress) -> list:
     from vault_export.sync import NoteWrite
 
-    state = SyncState.load(ws.root)
-    listing = vault_listing(ws.vault)
+    records = ws.vault.records
+    listing = ws.vault.listing()
     env = environment(ws)
     wanted = {paper_id: combine(env, stamp) for paper_id, stamp in (stamps or {}).items()}
-    fresh = set() if force or stamps is None else state.fresh(ws.vault, {**wanted, LEGEND_ID: env}, listing)
+    fresh = set() if force or stamps is None else _fresh(ws.vault, {**wanted, LEGEND_ID: env}, listing)
     if stamps is None:
         papers = read(None)
     else:
@@ -322,21 +353,17 @@ def sync_papers(ws: Workspace, read, stamps: dict[str, str] | None, *, dry_run: 
         result, attachments = write_paper(ws, paper, dry_run=dry_run, force=force)
         written[paper.id] = (paper, result)
         if not dry_run:
-            # Never skip a note with an edit kept for the reader: it is reported on every sync until resolved.
-            if result.status == "conflict" or paper.id not in wanted:
-                state.forget(paper.id)
-            else:
-                state.record(ws.vault, paper.id, result.path, stamp=wanted[paper.id], attachments=attachments,
-                             title=paper.title, annotations=len(paper.annotations), listing=listing)
+            _remember_source(ws.vault, paper.id, result, wanted.get(paper.id, ""), listing, attachments,
+                             {"title": paper.title, "annotations": len(paper.annotations)})
         done += 1
         if progress:
             progress(done, total)
     if (papers or fresh) and LEGEND_ID not in fresh:
-        legend = write_legend(ws, dry_run=dry_run)
-        if not dry_run and legend.status != "conflict":
-            state.record(ws.vault, LEGEND_ID, legend.path, stamp=env, listing=listing)
+        legend = write_legend(ws, dry_run=dry_run, force=force)
+        if not dry_run:
+            _remember_source(ws.vault, LEGEND_ID, legend, env, listing)
     if not dry_run:
-        state.save(listing)
+        records.save(listing)
     if stamps is None:
         return list(written.values())
     results = []
@@ -344,10 +371,50 @@ def sync_papers(ws: Workspace, read, stamps: dict[str, str] | None, *, dry_run: 
         if paper_id in written:
             results.append(written[paper_id])
         elif paper_id in fresh:
-            record = state.notes[paper_id]
-            results.append((KnownPaper(paper_id, record.title, record.annotations),
+            record = records.get(paper_id)
+            results.append((KnownPaper(paper_id, str(record.extra.get("title", "")), int(record.extra.get("annotations", 0))),
                             NoteWrite(ws.root / record.path, "unchanged")))
     return results
+
+
+def _fresh(vault, stamps: dict[str, str], listing: dict[str, list[int]]) -> set[str]:
+    """The ids in `stamps` whose stamp matches the last sync's and whose note is as studykit left it."""
+    from vault_export.record import digest
+
+    records, fresh = vault.records, set()
+    for note_id, stamp in stamps.items():
+        record = records.notes.get(note_id)
+        if record is None or not record.source or record.source != stamp or record.path not in listing:
+            continue
+        if listing[record.path] != records.files.get(record.path):
+            try:  # the reader (or a sync tool) touched the note: skip only if its bytes are still ours
+                if digest((vault.root / record.path).read_bytes()) != record.note:
+                    continue
+            except OSError:
+                continue
+        if all((vault.root / a).is_file() for a in record.attachments):
+            fresh.add(note_id)
+    if fresh and listing != records.files:
+        # A note copied, moved in or edited elsewhere may now carry one of these ids too:
+        # ask the vault's index, which reads every note's properties.
+        fresh = {i for i in fresh if vault.find_all(i) == [vault.root / records.notes[i].path]}
+    return fresh
+
+
+def _remember_source(vault, note_id: str, result, stamp: str, listing: dict, attachments=(), extra=None) -> None:
+    """Add the source's stamp to the note's record, so an unchanged item is skipped next time; never after a
+    conflict, which is reported on every sync until the reader resolves it."""
+    record = vault.records.get(note_id)
+    clean = result.status != "conflict" and stamp and record.note
+    try:
+        stat = result.path.stat()
+    except OSError:
+        clean = False
+    else:
+        listing[vault.link(result.path)] = [stat.st_size, stat.st_mtime_ns]
+    vault.records.put(note_id, replace(record, source=stamp if clean else "",
+                                       attachments=sorted(vault.link(a) for a in attachments),
+                                       extra=extra if extra is not None else record.extra))
 
 
 def environment(ws: Workspace) -> str:
@@ -357,9 +424,8 @@ def environment(ws: Workspace) -> str:
 
     import studykit
     import vault_export
-    from studykit.render import USER_TEMPLATES
-    from studykit.sync_state import combine, stat_key
-    from vault_export.sync import digest
+    from studykit.render import template_bytes, template_files, template_folders
+    from vault_export.record import digest
 
     parts = [studykit.__version__, str(ws.root)]
     for path in (ws.config.path, ws.root / ".obsidian" / "app.json"):
@@ -370,15 +436,27 @@ def environment(ws: Workspace) -> str:
     shipped = importlib.resources.files("studykit.templates")
     parts += [f"{t.name}:{digest(t.read_bytes())}" for t in sorted(shipped.iterdir(), key=lambda t: t.name)
               if t.name.endswith(".j2")]
-    for folder in (ws.config.templates_dir, ws.root / USER_TEMPLATES):
-        folder = ws.root / Path(folder).expanduser() if folder else None
-        if folder is not None and folder.is_dir():
-            parts += [f"{p}:{digest(p.read_bytes())}" for p in sorted(folder.rglob("*")) if p.is_file()]
+    for folder in template_folders(ws.root, ws.config):
+        parts += [f"{p}:{digest(template_bytes(p))}" for p in template_files(folder)]
     for arxiv, registry in sorted(_registries().items()):
         parts.append(repr((arxiv, registry.title, registry.model, [
             (eq.id, eq.title, eq.latex, eq.meaning, eq.module, eq.code, module_source(eq.module))
             for eq in registry.equations])))
     return combine(*parts)
+
+
+def combine(*parts: str) -> str:
+    from vault_export.record import digest
+
+    return digest("\0".join(parts).encode("utf-8"))
+
+
+def stat_key(path: str | os.PathLike) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def summary(results) -> dict:

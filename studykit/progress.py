@@ -73,19 +73,44 @@ def bar(percent: float, width: int = 20) -> str:
 
 # --- history ---------------------------------------------------------------------------------
 
+_COUNTS = ("todo", "in_progress", "done", "cancelled", "total")
+
+
 def read_history(vault: Path) -> list[dict]:
+    """The days recorded so far; a torn, hand-edited or foreign line is left out, with a warning."""
+    import sys
+
     path = Path(vault) / HISTORY
-    if not path.is_file():
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
         return []
+    except OSError as exc:
+        from studykit.errors import UserError
+
+        raise UserError(f"{path}: cannot read the progress history: {exc.strerror}") from None
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn or hand-edited line: the others still count
-        if isinstance(entry, dict) and isinstance(entry.get("date"), str):
-            out.append(entry)
+    for number, line in enumerate(lines, 1):
+        entry = _entry(line)
+        if entry is None:
+            if line.strip():
+                print(f"studykit: {path}, line {number}: not a day of progress; left out", file=sys.stderr)
+            continue
+        out.append(entry)
     return out
+
+
+def _entry(line: bytes) -> dict | None:
+    """One day of the history, or None when the line is not one that studykit wrote."""
+    try:
+        entry = json.loads(line.decode("utf-8"))
+        date.fromisoformat(entry["date"])
+        counts = [entry[key] for key in _COUNTS]
+        percent = entry["percent"]
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError):
+        return None
+    numbers_ok = all(type(c) is int and c >= 0 for c in counts) and type(percent) in (int, float)
+    return entry if numbers_ok and 0 <= percent <= 100 and len(entry["date"]) == 10 else None
 
 
 def record(vault: Path, totals: Counts, today: date | None = None) -> list[dict]:
@@ -141,29 +166,30 @@ def chart_png(history: list[dict]) -> bytes:
     return buf.getvalue()
 
 
-def collect(vault: Path) -> list[ChecklistItem]:
-    """Every task in the vault but the Dashboard's own (it counts the others)."""
+def collect(vault: Path, v=None) -> list[ChecklistItem]:
+    """Every task in the vault but the Dashboard's own (it counts the others); `v`: the run's Vault."""
     from studykit.checklist import scan_vault
     from vault_export.vault import Vault
 
-    v = Vault(vault)
+    v = v or Vault(vault)
     dashboard = v.find_by_id(DASHBOARD_ID)
     skip = v.link(dashboard) if dashboard else None
     return [it for it in scan_vault(vault) if it.note != skip]
 
 
 def write_dashboard(vault: Path, *, items: list[ChecklistItem] | None = None, today: date | None = None,
-                    dry_run: bool = False):
-    """Write the Dashboard note (progress bars per note and heading, the chart); returns the NoteWrite."""
+                    dry_run: bool = False, v=None):
+    """Write the Dashboard note (progress bars per note and heading, the chart); returns the NoteWrite.
+    `v`: the Vault `collect` used, so the vault is indexed once."""
     from studykit.config import load_config
     from studykit.render import render
     from vault_export.sync import write_attachment, write_note
     from vault_export.vault import Vault
 
     vault = Path(vault)
-    v = Vault(vault)
+    v = v or Vault(vault)
     dashboard = v.find_by_id(DASHBOARD_ID)
-    totals, notes = summarize(collect(vault) if items is None else items)
+    totals, notes = summarize(collect(vault, v) if items is None else items)
     history = read_history(vault) if dry_run else record(vault, totals, today)
     chart = write_attachment(v, CHART_NAME, chart_png(history or [{"date": (today or date.today()).isoformat(),
                                                                   **totals.to_json()}]),

@@ -1,16 +1,23 @@
 """Render the note templates with Jinja: the package's own, or the reader's override from the vault.
 
-The reader's templates (`<vault>/.studykit/templates/`, or `templates_dir` in studykit.toml)
-win over the shipped ones and render in Jinja's sandbox. Every template renders with
-StrictUndefined, and an error names the template, the line and what was missing.
+Templates are read from two places only, by plain names (one file name: no folder, no "..",
+no absolute path): the reader's folder inside the vault (`templates_dir` in studykit.toml, else
+`<vault>/.studykit/templates/`) and the templates shipped in the package. The reader's win,
+render in Jinja's sandbox and may `{% include %}` or extend a shipped one by its name; nothing
+else on the disk can be read into a note. A `templates_dir` outside the vault is refused.
+Every template renders with StrictUndefined, and an error names the template, the line and
+what was missing.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+import os
+import re
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -18,13 +25,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from studykit.errors import UserError
 from vault_export import frontmatter
 
+if TYPE_CHECKING:
+    from studykit.config import Config
+
 USER_TEMPLATES = Path(".studykit") / "templates"
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
-def render(template_name: str, context: dict, *, vault=None, config=None) -> str:
+def render(template_name: str, context: dict, *, vault=None, config: Config | None = None) -> str:
     """Render `template_name` with `context`; the reader's copy in the vault is used when there is one."""
-    user_dir = _user_template_dir(template_name, vault, config)
-    env = _user_env(str(user_dir)) if user_dir else _package_env()
+    folder = next((f for f in template_folders(vault, config) if (f / template_name).is_file()), None)
+    env = _user_env(str(folder)) if folder else _package_env()
     try:
         template = env.get_template(template_name)
         text = template.render(context)
@@ -38,18 +49,45 @@ def render(template_name: str, context: dict, *, vault=None, config=None) -> str
     return text if text.endswith("\n") else text + "\n"
 
 
-def _user_template_dir(template_name: str, vault, config) -> Path | None:
-    candidates = []
-    templates_dir = getattr(config, "templates_dir", None)
-    if templates_dir:
+def template_folders(vault, config: Config | None) -> list[Path]:
+    """The reader's template folders that exist, in the order they win; `templates_dir` must be in the vault."""
+    folders = []
+    templates_dir = config.templates_dir if config is not None else None
+    if templates_dir and vault is not None:
         path = Path(templates_dir).expanduser()
-        candidates.append(path if path.is_absolute() or vault is None else Path(vault) / path)
+        path = path if path.is_absolute() else Path(vault) / path
+        root = os.path.realpath(vault)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root:
+            where = config.path or Path(vault) / "studykit.toml"
+            raise UserError(f"{where}: templates_dir {templates_dir} is outside the vault; "
+                            f"keep your templates in a folder inside it (such as .studykit/templates)")
+        folders.append(path)
+    elif templates_dir:
+        folders.append(Path(templates_dir).expanduser())
     if vault is not None:
-        candidates.append(Path(vault) / USER_TEMPLATES)
-    for folder in candidates:
-        if (folder / template_name).is_file():
-            return folder
-    return None
+        folders.append(Path(vault) / USER_TEMPLATES)
+    return [f for f in folders if f.is_dir()]
+
+
+def template_files(folder: Path) -> list[Path]:
+    """The templates a folder can offer: its files with plain names (what `render` may load)."""
+    return sorted(p for p in folder.iterdir() if _PLAIN.fullmatch(p.name) and p.is_file())
+
+
+def template_bytes(path: Path) -> bytes:
+    """A file of a template folder; one clear line (UserError) when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read this file of the template folder: {exc.strerror}") from None
+
+
+def read_template(path: Path) -> str:
+    try:
+        return template_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; a template must be UTF-8") from None
 
 
 def _template_frame(exc: BaseException, template_name: str) -> tuple[str, object]:
@@ -80,14 +118,38 @@ def _environment(env_class, loader):
     return env
 
 
+def _plain(template: str) -> str:
+    # Jinja's own loaders accept "sub/x" and absolute names; a note's template needs neither.
+    if not _PLAIN.fullmatch(template) or ".." in template:
+        raise jinja2.exceptions.SecurityError(f"template {template!r}: only plain file names are allowed")
+    return template
+
+
 class _PackageLoader(jinja2.BaseLoader):
     """Templates shipped in the installed package `studykit.templates` (importlib.resources)."""
 
     def get_source(self, environment, template):
-        item = importlib.resources.files("studykit.templates").joinpath(template)
+        item = importlib.resources.files("studykit.templates").joinpath(_plain(template))
         if not item.is_file():
             raise jinja2.TemplateNotFound(template)
         return item.read_text(encoding="utf-8"), str(item), lambda: True
+
+
+class _FolderLoader(jinja2.BaseLoader):
+    """The reader's templates: plain names in one folder, no file reached through a link out of it."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+
+    def get_source(self, environment, template):
+        path = self.folder / _plain(template)
+        if not path.is_file():
+            raise jinja2.TemplateNotFound(template)
+        real, root = os.path.realpath(path), os.path.realpath(self.folder)
+        if os.path.commonpath([root, real]) != root:
+            raise jinja2.exceptions.SecurityError(f"template {template!r}: links out of {self.folder}")
+        mtime = path.stat().st_mtime_ns
+        return read_template(path), str(path), lambda: path.is_file() and path.stat().st_mtime_ns == mtime
 
 
 @functools.cache
@@ -98,5 +160,5 @@ def _package_env() -> jinja2.Environment:
 @functools.cache
 def _user_env(folder: str) -> jinja2.Environment:
     # The reader's folder first, then ours, so an override can {% include %} or extend a shipped template.
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), _PackageLoader()])
+    loader = jinja2.ChoiceLoader([_FolderLoader(folder), _PackageLoader()])
     return _environment(SandboxedEnvironment, loader)

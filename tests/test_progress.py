@@ -70,3 +70,40 @@ def test_progress_cli_json_without_torch(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "studykit", "progress", str(tmp_path / "nope")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "not a folder" in bad.stderr
+
+
+BAD_LINES = [b'{"date": "yesterday", "todo": 1, "in_progress": 0, "done": 1, "cancelled": 0, "total": 2, "percent": 50}',
+             b'{"date": "2026-11-20", "todo": "x", "in_progress": 0, "done": 1, "cancelled": 0, "total": 2, "percent": 50}',
+             b'{"date": "2026-11-21"}', b'[1, 2]', b'"2026-11-22"', b'\xff\xfe{"date": "2026-11-23"}',
+             b'{"date": "2026-11-23", "todo": 0, "in_progress": 0, "done": 1, "cancelled": 0, "total": 1, "percent": null}',
+             b'{"date": "2026-1-5", "todo": 0, "in_progress": 0, "done": 1, "cancelled": 0, "total": 1, "percent": 100}']
+
+
+def test_a_bad_line_in_the_history_does_not_break_progress_write(tmp_path, capsys):
+    from studykit.cli import main
+
+    v = vault(tmp_path)
+    good = b'{"date": "2026-11-19", "todo": 1, "in_progress": 0, "done": 1, "cancelled": 0, "total": 2, "percent": 50.0}'
+    (v / HISTORY).parent.mkdir(parents=True)
+    (v / HISTORY).write_bytes(b"\n".join([good, *BAD_LINES]) + b"\n")
+    assert main(["progress", str(v), "--write"]) == 0
+    out, err = capsys.readouterr()
+    assert "dashboard created" in out
+    assert err.count("not a day of progress; left out") == len(BAD_LINES) and "Traceback" not in err
+    assert [e["date"] for e in read_history(v)] == ["2026-11-19", date.today().isoformat()]
+    assert main(["progress", str(v), "--write"]) == 0  # and the next run is clean
+    assert "left out" not in capsys.readouterr().err
+
+
+def test_progress_write_indexes_the_vault_once(tmp_path, capsys, monkeypatch):
+    from studykit.cli import main
+    from vault_export.vault import Vault
+
+    v = vault(tmp_path)
+    walks = []
+    real = Vault._build_index
+    monkeypatch.setattr(Vault, "_build_index", lambda self: walks.append(1) or real(self))
+    assert main(["progress", str(v), "--write"]) == 0
+    assert main(["progress", str(v), "--write"]) == 0
+    assert "dashboard unchanged" in capsys.readouterr().out
+    assert len(walks) == 2  # one per run

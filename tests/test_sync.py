@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from studykit.cli import main
+from vault_export import frontmatter
 from zotero_fixture import build_library
 
 
@@ -104,7 +105,7 @@ def synced(tmp_path, capsys, n_papers=3, annotations=3):
 
 def test_unchanged_resync_reads_no_annotation_and_writes_nothing(tmp_path, capsys, reads):
     data, vault = synced(tmp_path, capsys)
-    assert (vault / ".studykit" / "sync-state.json").is_file()
+    assert (vault / ".studykit" / "notes.json").is_file()
     reads.clear()
     before = snapshot(vault)
     assert sync(vault, data) == 0
@@ -208,7 +209,7 @@ def test_changed_template_or_config_rerenders_every_note(tmp_path, capsys, reads
 
 def test_force_and_lost_state_take_the_full_path(tmp_path, capsys, reads):
     data, vault = synced(tmp_path, capsys)
-    (vault / ".studykit" / "sync-state.json").unlink()
+    (vault / ".studykit" / "notes.json").unlink()
     reads.clear()
     notes_before = {p: snapshot(vault)[p] for p in paper_notes(vault)}
     assert sync(vault, data) == 0
@@ -252,3 +253,33 @@ def test_area_picture_deleted_from_the_vault_or_changed_in_zotero_is_written_aga
     assert sync(vault, data) == 0
     capsys.readouterr()
     assert len(reads) == 1 and picture.read_bytes() == png(9)
+
+
+def test_resync_after_the_reader_edited_a_generated_property_restores_it(tmp_path, capsys, reads):
+    data, vault = synced(tmp_path, capsys)
+    note = paper_notes(vault)[0]
+    text = note.read_text(encoding="utf-8")
+    title = frontmatter.read_key(frontmatter.split(text).yaml, "title")
+    line = next(l for l in text.splitlines(keepends=True) if l.startswith("title:"))
+    note.write_text(text.replace(line, "title: my own title\n", 1), encoding="utf-8")
+    assert sync(vault, data) == 0
+    assert "1 updated" in capsys.readouterr().out
+    assert frontmatter.read_key(frontmatter.split(note.read_text(encoding="utf-8")).yaml, "title") == title
+
+
+def test_force_with_unchanged_input_overwrites_an_edited_region(tmp_path, capsys, reads):
+    data, vault = synced(tmp_path, capsys)
+    note = paper_notes(vault)[0]
+    legend = vault / "颜色编码 Colour Code.md"
+    for path in (note, legend):
+        text = path.read_text(encoding="utf-8")
+        begin = text.index("%% studykit:begin")
+        line_end = text.index("\n", begin) + 1
+        path.write_text(text[:line_end] + "MY EDIT INSIDE A REGION\n" + text[line_end:], encoding="utf-8")
+    assert sync(vault, data) == 0  # the input is unchanged: the edit is kept, nothing to report
+    capsys.readouterr()
+    assert "MY EDIT INSIDE A REGION" in note.read_text(encoding="utf-8")
+    assert sync(vault, data, "--force") == 0
+    assert "1 updated" in capsys.readouterr().out
+    assert "MY EDIT INSIDE A REGION" not in note.read_text(encoding="utf-8")
+    assert "MY EDIT INSIDE A REGION" not in legend.read_text(encoding="utf-8")

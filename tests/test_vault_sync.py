@@ -234,8 +234,7 @@ def test_resync_never_loses_a_reader_byte(inserts, props, prop_slots, reader_tag
 def test_lost_state_cache_still_resyncs_without_writing(tmp_path):
     path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
     mtime = path.stat().st_mtime_ns
-    for state in (tmp_path / ".studykit" / "notes").iterdir():
-        state.write_text("{broken")
+    (tmp_path / ".studykit" / "notes.json").write_text("{broken")
     assert write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").status == "unchanged"
     assert path.stat().st_mtime_ns == mtime
     assert write_note(Vault(tmp_path), "pdf:1", render(2), "ViT").status == "updated"

@@ -5,8 +5,12 @@ It knows nothing of PDFs or Zotero. The parts, one job each:
 - `names`: `note_filename(citekey=, first_author=, year=, title=)`, `safe_filename(name)`.
 - `regions`: `wrap(name, content)` marks generated text as a managed region; `merge` refreshes them.
 - `frontmatter`: `dump` (Obsidian-friendly YAML), `load`, `merge` (reader's keys and lines kept).
-- `atomic`: `write_atomic(path, data) -> bool` (False when unchanged: nothing touched).
-- `vault`: `Vault(root, papers_folder)` with `find_by_id`, `new_note_path`, `attachments_dir`, `link`.
+- `atomic`: `write_if_unchanged(path, data, seen) -> bool` (compare-and-swap; `seen=None`: exclusive
+  create; False when the file changed: nothing written), `write_atomic` for studykit's own files.
+- `vault`: `Vault(root, papers_folder)` with `find_by_id`, `new_note_path`, `attachments_dir`, `link`,
+  `records` and `session()` (the vault's lock for a run; records saved once at its end).
+- `record`: `NoteRecord`, what studykit last wrote into a note, kept in `.studykit/notes.json`.
+- `lock`: `vault_lock(root)`, one studykit writer per vault, with the holder's pid.
 - `sync`: `write_note(vault, id, text, filename, ...) -> NoteWrite`, `write_attachment(...)`.
 
 Typical use (one `Vault` per run: it indexes the vault once):
@@ -14,7 +18,8 @@ Typical use (one `Vault` per run: it indexes the vault once):
     vault = Vault(root)
     body = "# Title\\n\\n" + wrap("summary", summary_md) + "\\n\\n## My notes\\n\\n- [ ] ...\\n"
     text = "---\\n" + frontmatter.dump(properties) + "---\\n" + body
-    result = write_note(vault, paper.id, text, note_filename(citekey=..., title=...))
+    with vault.session(what="my tool"):  # waits for another writer; saves the records once
+        result = write_note(vault, paper.id, text, note_filename(citekey=..., title=...))
 """
 
 from vault_export.names import note_filename, safe_filename

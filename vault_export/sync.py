@@ -9,11 +9,16 @@ generated_keys=None) -> NoteWrite`:
   generated keys are `generated_keys`, default the keys of the rendered front matter), managed
   regions merged (`regions.merge`), the file written only if its bytes change.
 - status: "created" | "updated" | "unchanged" | "conflict". "conflict" means something was
-  kept for the reader (an edited region, invalid YAML, a second note with the same id); the rest
-  of the note was still refreshed and `changed` says whether its bytes changed.
+  kept for the reader (an edited region, invalid YAML, a second note with the same id, a note
+  saved again and again while it was being merged); the rest of the note was still refreshed
+  and `changed` says whether its bytes changed.
+- every write is compare-and-swap (`atomic.write_if_unchanged`): the note is replaced only while
+  it holds the bytes the merge read; a save that landed meanwhile is read and merged again, up to
+  ATTEMPTS times, then reported as a conflict. A new note is created exclusively: a file someone
+  made under its name meanwhile is left alone and the next free name taken.
 - `dry_run=True` computes all of it, fills `diff` (a unified diff) and writes nothing.
 - a re-sync whose input and note are both as the last clean sync left them returns "unchanged"
-  without merging (hashes in `vault.note_state`); `force` always merges.
+  without merging (`vault.records`); `force` always merges. A UTF-8 BOM is kept.
 `studykit-id` is added to the rendered front matter if the template left it out.
 
 `write_attachment(vault, name, data, note_path=None)` writes bytes under the vault's attachment
@@ -25,15 +30,15 @@ same name is replaced.
 from __future__ import annotations
 
 import difflib
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
 from vault_export import frontmatter, regions
-from vault_export.atomic import write_atomic
+from vault_export.atomic import write_atomic, write_if_unchanged
 from vault_export.names import safe_filename
-from vault_export.vault import ID_KEY, NoteState, Vault
+from vault_export.record import digest
+from vault_export.vault import BOM, ID_KEY, Vault
 
 STATUSES = ("created", "updated", "unchanged", "conflict")
 
@@ -94,55 +99,92 @@ def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def digest(data: str | bytes) -> str:
-    """32 hex digits identifying `data` (text as UTF-8), for telling whether a note or its input changed."""
-    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()[:32]
+ATTEMPTS = 5  # merges of one note before a reader who keeps saving it gets a conflict instead
 
 
 def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, folder: str | None = None,
                force: bool = False, dry_run: bool = False, generated_keys: Iterable[str] | None = None) -> NoteWrite:
     """Create or refresh the note of `studykit_id` from its rendered `text` (see the module doc)."""
     found = vault.find_all(studykit_id)
-    path = found[0] if found else vault.new_note_path(filename, folder)
-    conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
-    state = vault.note_state(studykit_id) if found else NoteState()
+    rendered = regions.seal(with_id(text, studykit_id))
     input_hash = digest(f"{text}\0{sorted(generated_keys) if generated_keys is not None else ''}")
-    if found:
-        raw = path.read_bytes()
+    if not found:
+        return _create(vault, studykit_id, rendered, filename, folder, input_hash, dry_run)
+    path = found[0]
+    conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
+    record = vault.records.get(studykit_id)
+    try:
+        raw = vault.read(path)
+    except FileNotFoundError:
+        raw = None
+    vault.release(path)
+    for _attempt in range(ATTEMPTS):
+        if raw is None:
+            return NoteWrite(path, "conflict", "", conflicts + [f"{vault.link(path)}: deleted or moved while studykit "
+                                                                f"was writing it; run again"])
         # Same input as the last clean merge and a note nobody touched since: nothing can change.
-        if state.rendered == input_hash and state.note == digest(raw) and not force:
+        if record.rendered == input_hash and record.note == digest(raw) and not force:
+            if record.path != vault.link(path):  # moved or renamed by the reader
+                vault.records.put(studykit_id, replace(record, path=vault.link(path)))
+                vault.records_changed()
             return NoteWrite(path, "conflict" if conflicts else "unchanged", "", conflicts, False)
+        bom = BOM if raw.startswith(BOM) else b""
         try:
-            existing = raw.decode("utf-8")
+            existing = raw[len(bom):].decode("utf-8")
         except UnicodeDecodeError:
             return NoteWrite(path, "conflict", "", conflicts + [f"{vault.link(path)}: not UTF-8 text; left as it is"])
-
-    rendered = regions.seal(with_id(text, studykit_id))
-    if found:
-        merged = merge_note(existing, rendered, force=force, known=None if state.regions is None else set(state.regions),
+        merged = merge_note(existing, rendered, force=force, known=None if record.regions is None else set(record.regions),
                             generated_keys=generated_keys, name=vault.link(path))
-        after, known = merged.text, merged.regions.known
-        conflicts += merged.conflicts
-    else:
-        existing, after, known = "", rendered, sorted(regions.rendered_regions(rendered))
-    changed = after != existing
-    if not dry_run:
-        if changed:
-            write_atomic(path, after)
-        if not found:
-            vault.register(studykit_id, path)
-        clean = not conflicts
-        vault.save_note_state(studykit_id, NoteState(list(known), input_hash if clean else "", digest(after) if clean else ""))
-    status = "created" if not found else "conflict" if conflicts else "updated" if changed else "unchanged"
-    return NoteWrite(path, status, _diff(vault, path, existing, after) if dry_run and changed else "", conflicts, changed)
+        after = merged.text
+        changed = after != existing
+        problems = conflicts + merged.conflicts
+        if dry_run:
+            status = "conflict" if problems else "updated" if changed else "unchanged"
+            return NoteWrite(path, status, _diff(vault, path, existing, after) if changed else "", problems, changed)
+        data = bom + after.encode("utf-8")
+        # Compare-and-swap: the merge saw `raw`; a save that landed since means merging again.
+        if not changed or write_if_unchanged(path, data, raw):
+            _remember(vault, studykit_id, path, merged.regions.known, input_hash if not problems else "",
+                      data if not problems else b"")
+            status = "conflict" if problems else "updated" if changed else "unchanged"
+            return NoteWrite(path, status, "", problems, changed)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = None
+    return NoteWrite(path, "conflict", "", conflicts + [
+        f"{vault.link(path)}: changed {ATTEMPTS} times while studykit was merging it; left as it is, run again"])
+
+
+def _create(vault: Vault, studykit_id: str, rendered: str, filename: str, folder: str | None, input_hash: str,
+            dry_run: bool) -> NoteWrite:
+    path = vault.new_note_path(filename, folder)
+    if dry_run:
+        return NoteWrite(path, "created", _diff(vault, path, "", rendered), [], True)
+    # Exclusive create: a note someone made under this name since the folder was listed stays theirs.
+    while not write_if_unchanged(path, rendered, None):
+        vault.taken(path)
+        path = vault.new_note_path(filename, folder)
+    vault.register(studykit_id, path)
+    _remember(vault, studykit_id, path, sorted(regions.rendered_regions(rendered)), input_hash, rendered.encode("utf-8"))
+    return NoteWrite(path, "created", "", [], True)
+
+
+def _remember(vault: Vault, studykit_id: str, path: Path, known, input_hash: str, data: bytes) -> None:
+    """Record the note as this write left it; without a hash after a conflict, so the next sync merges again."""
+    record = vault.records.get(studykit_id)
+    vault.records.put(studykit_id, replace(record, path=vault.link(path), rendered=input_hash,
+                                           note=digest(data) if data else "", regions=list(known)))
+    vault.records_changed()
 
 
 def record_note(vault: Vault, studykit_id: str, path: Path) -> None:
     """Take the note as it now stands as studykit's last write, after studykit itself changed it outside
     the regions (ran its code cells, say), so the next unchanged re-sync needs no merge and no write."""
-    state = vault.note_state(studykit_id)
-    if state.rendered:
-        vault.save_note_state(studykit_id, NoteState(state.regions, state.rendered, digest(path.read_bytes()), state.extra))
+    record = vault.records.get(studykit_id)
+    if record.rendered:
+        vault.records.put(studykit_id, replace(record, note=digest(path.read_bytes())))
+        vault.records_changed()
 
 
 def write_attachment(vault: Vault, name: str, data: bytes, note_path: Path | None = None, *, dry_run: bool = False) -> Path:

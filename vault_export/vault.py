@@ -2,41 +2,45 @@
 
 `Vault(root, papers_folder="Papers")`:
 - `find_by_id(studykit_id)` -> the note whose `studykit-id` property equals it, wherever the
-  reader moved or renamed it, or None. The first call reads the front matter head of every
-  *.md once (dot folders such as .obsidian, .trash, .studykit are skipped); later calls use
-  that index, which `register` keeps current. Two notes with one id: the first by path wins,
-  `find_all` lists them all.
-- `new_note_path(filename, folder=None)` -> a free path for a new note (".md" added), unique
-  ignoring case, in `folder` (vault-relative, default `papers_folder`), always inside the vault.
+  reader moved or renamed it, or None. The first call walks the vault once (dot folders such as
+  .obsidian, .trash, .studykit skipped; symlinked folders followed, each real folder once) and
+  reads the front matter head of every *.md (a UTF-8 BOM allowed); later calls use that index,
+  which `register` keeps current. Two notes with one id: the first by path wins, `find_all`
+  lists them all.
+- `new_note_path(filename, folder=None)` -> a path for a new note (".md" added) that no file in
+  `folder` (vault-relative, default `papers_folder`) has, ignoring case and Unicode normalisation
+  (macOS writes names decomposed), always inside the vault. Whoever creates it must do so
+  exclusively and ask again, after `taken(path)`, when someone was faster.
 - `attachments_dir(note_path=None)` -> the folder Obsidian would use: `.obsidian/app.json`
   attachmentFolderPath ("/" = vault root, "./sub" = beside the note, "name" = vault folder),
   else `attachments/`.
 - `link(path)` -> the vault-relative POSIX path, for `[[...]]` and `![[...]]`.
-- `note_state(id)` / `save_note_state(id, state)`: what studykit last did to a note, kept in
-  `.studykit/notes/<hash>.json` (a cache; losing it costs speed, and a region the reader
-  deleted comes back): the region names it wrote, so a region the reader deleted is told from
-  a new one, and hashes of the last rendered input and of the note, so an unchanged re-sync
-  skips the merge.
+- `records`: what studykit last wrote into each note (`vault_export.record`), loaded once.
+- `session()`: the vault's lock for a whole run, the records saved once at its end, and the
+  temporary files of killed writers found by the walk removed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
-from dataclasses import asdict, dataclass, field
+import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 
 from vault_export import frontmatter
-from vault_export.atomic import write_atomic
+from vault_export.atomic import TEMP_SUFFIX, stale_temps
+from vault_export.lock import vault_lock
 from vault_export.names import NOTE_STEM_MAX_BYTES, safe_filename
+from vault_export.record import Records
 
 ID_KEY = "studykit-id"
 STATE_FOLDER = ".studykit"
 DEFAULT_ATTACHMENTS = "attachments"
 _HEAD_BYTES = 8192
 _MAX_HEAD_BYTES = 1 << 20
+BOM = b"\xef\xbb\xbf"
 
 
 def _read_id(path: Path) -> str | None:
@@ -44,6 +48,8 @@ def _read_id(path: Path) -> str | None:
     try:
         with open(path, "rb") as handle:
             head = handle.read(_HEAD_BYTES)
+            if head.startswith(BOM):
+                head = head[len(BOM):]
             if not head.startswith(b"---"):
                 return None
             while b"\n---" not in head[3:] and b"\n..." not in head[3:] and len(head) < _MAX_HEAD_BYTES:
@@ -59,16 +65,6 @@ def _read_id(path: Path) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-@dataclass
-class NoteState:
-    """What studykit last did to one note."""
-
-    regions: list[str] | None = None  # region names written into it; None: not known
-    rendered: str = ""  # hash of the rendered input of the last clean merge
-    note: str = ""  # hash of the note's bytes after it
-    extra: dict = field(default_factory=dict)  # room for later versions
-
-
 class Vault:
     """One Obsidian vault; cheap to create, it reads the disk lazily and once."""
 
@@ -76,8 +72,13 @@ class Vault:
         self.root = Path(os.path.abspath(root))
         self.papers_folder = papers_folder
         self._index: dict[str, list[Path]] | None = None
+        self._notes: list[Path] | None = None
+        self._temps: set[Path] = set()
         self._names: dict[Path, set[str]] = {}
         self._app: dict | None = None
+        self._records: Records | None = None
+        self._session = False
+        self._bytes: dict[Path, bytes] = {}
 
     # -- paths -------------------------------------------------------------------------
     def folder(self, relative: str | os.PathLike | None) -> Path:
@@ -101,14 +102,18 @@ class Vault:
         stem = safe_filename(stem, max_bytes=NOTE_STEM_MAX_BYTES)
         taken = self._names_in(where)
         name, n = f"{stem}.md", 2
-        while name.casefold() in taken:
+        while _name_key(name) in taken:
             name, n = f"{stem} {n}.md", n + 1
         return where / name
+
+    def taken(self, path: Path) -> None:
+        """Someone created `path` after this Vault listed its folder: `new_note_path` skips it now."""
+        self._names_in(path.parent).add(_name_key(path.name))
 
     def _names_in(self, folder: Path) -> set[str]:
         if folder not in self._names:
             try:
-                self._names[folder] = {n.casefold() for n in os.listdir(folder)}
+                self._names[folder] = {_name_key(n) for n in os.listdir(folder)}
             except OSError:
                 self._names[folder] = set()
         return self._names[folder]
@@ -140,13 +145,36 @@ class Vault:
         return self._app
 
     # -- finding notes -----------------------------------------------------------------
-    def notes(self):
-        """Every Markdown note Obsidian shows: *.md outside dot folders."""
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.endswith(".md") and not name.startswith("."):
-                    yield Path(folder, name)
+    def notes(self) -> list[Path]:
+        """Every Markdown note Obsidian shows: *.md outside dot folders, walked once per Vault."""
+        if self._notes is None:
+            self._notes = []
+            self._walk(self.root, set())
+        return list(self._notes)
+
+    def _walk(self, folder: Path, seen: set) -> None:
+        try:
+            real = os.stat(folder)
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        if (real.st_dev, real.st_ino) in seen:
+            return  # a symlink loop, or a folder linked twice
+        seen.add((real.st_dev, real.st_ino))
+        for entry in entries:
+            name = entry.name
+            if name.endswith(TEMP_SUFFIX):
+                self._temps.add(Path(folder))
+            if name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows a symlinked folder: the reader's Papers/ may be one
+            except OSError:
+                continue
+            if is_dir:
+                self._walk(Path(entry.path), seen)
+            elif name.endswith(".md"):
+                self._notes.append(Path(entry.path))
 
     def _build_index(self) -> dict[str, list[Path]]:
         index: dict[str, list[Path]] = {}
@@ -172,24 +200,64 @@ class Vault:
         paths = self._index.setdefault(studykit_id, [])
         if path not in paths:
             paths.insert(0, path)
-        self._names_in(path.parent).add(path.name.casefold())
+        self.taken(path)
+
+    def read(self, path: Path) -> bytes:
+        """The bytes of the note at `path`, read once for a caller's look and `write_note`'s merge."""
+        cached = self._bytes.get(path)
+        if cached is None:
+            cached = self._bytes[path] = path.read_bytes()
+        return cached
+
+    def release(self, path: Path) -> None:
+        """Forget the bytes `read` kept: the next `read` goes to the disk."""
+        self._bytes.pop(path, None)
 
     # -- what studykit wrote -------------------------------------------------------------
-    def _state_file(self, studykit_id: str) -> Path:
-        digest = hashlib.sha256(studykit_id.encode("utf-8")).hexdigest()[:24]
-        return self.root / STATE_FOLDER / "notes" / f"{digest}.json"
+    @property
+    def records(self) -> Records:
+        if self._records is None:
+            self._records = Records.load(self.root)
+        return self._records
 
-    def note_state(self, studykit_id: str) -> NoteState:
-        try:
-            data = json.loads(self._state_file(studykit_id).read_text(encoding="utf-8"))
-            regions = data.get("regions")
-            return NoteState(
-                regions=[str(r) for r in regions] if isinstance(regions, list) else None,
-                rendered=str(data.get("rendered", "")), note=str(data.get("note", "")),
-            )
-        except (OSError, ValueError, AttributeError):
-            return NoteState()
+    def records_changed(self) -> None:
+        """Save the records now, unless a `session` saves them once at its end."""
+        if not self._session:
+            self.records.save()
 
-    def save_note_state(self, studykit_id: str, state: NoteState) -> None:
-        data = {"id": studykit_id, **{k: v for k, v in asdict(state).items() if k != "extra"}}
-        write_atomic(self._state_file(studykit_id), json.dumps(data, ensure_ascii=False) + "\n", durable=False)
+    def listing(self) -> dict[str, list[int]]:
+        """Every note: vault-relative path -> [size, mtime_ns], from the one walk."""
+        listing = {}
+        skip = len(str(self.root)) + 1
+        for path in self.notes():
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            listing[str(path)[skip:].replace(os.sep, "/")] = [stat.st_size, stat.st_mtime_ns]
+        return listing
+
+    @contextmanager
+    def session(self, *, what: str = "studykit", wait: float = 120.0, on_wait=None):
+        """Hold the vault's lock for a run (see `vault_lock`); the records are saved once, at the end."""
+        with vault_lock(self.root, wait=wait, what=what, on_wait=on_wait):
+            self._session = True
+            try:
+                self._clean_temps()
+                yield self
+            finally:
+                self._session = False
+                if self._records is not None and self._records.dirty:
+                    self._records.save()
+
+    def _clean_temps(self) -> None:
+        """Remove what killed writers left: temporary files whose writer is no longer running."""
+        self.notes()
+        for folder in {*self._temps, self.root / ".studykit", self.attachments_dir()}:
+            for path in stale_temps(folder):
+                path.unlink(missing_ok=True)
+
+
+def _name_key(name: str) -> str:
+    """Names that one file system may treat as one file: case and Unicode normalisation ignored."""
+    return unicodedata.normalize("NFC", name).casefold()

@@ -19,11 +19,26 @@ def add_parser(subparsers) -> None:
 
 
 def add_write_options(p) -> None:
-    """--vault, --dry-run, --json, --force: shared by import and sync."""
+    """--vault, --dry-run, --json, --force, --wait: shared by import and sync."""
     p.add_argument("--vault", type=Path, required=True, metavar="DIR", help="the Obsidian vault folder")
     p.add_argument("--dry-run", action="store_true", help="print the diff of what would change and write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object per note")
     p.add_argument("--force", action="store_true", help="overwrite studykit's regions even where you edited them")
+    p.add_argument("--wait", type=_seconds, default=120.0, metavar="SECONDS",
+                   help="how long to wait while another studykit writes into the vault (default 120; 0: do not wait)")
+
+
+def _seconds(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
 
 
 def run(args) -> int:
@@ -33,7 +48,7 @@ def run(args) -> int:
 
     for pdf in args.pdfs:  # before the vault is made or any PDF read: a mistyped name fails at once
         require_file(pdf)
-    ws = notes.open_workspace(args.vault)
+    ws = notes.open_workspace(args.vault, lock_wait=args.wait)
     papers = [read_pdf(pdf, password=args.password) for pdf in args.pdfs]
     results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)
     return report(ws, results, args)

@@ -20,10 +20,12 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from studykit.progress import collect, record, summarize, to_json, write_dashboard
+    from vault_export.vault import Vault
 
-    items = collect(args.vault)
+    vault = Vault(args.vault)  # one index of the vault for the count and the Dashboard
+    items = collect(args.vault, vault)
     totals, notes = summarize(items)
-    result = write_dashboard(args.vault, items=items) if args.write else None
+    result = write_dashboard(args.vault, items=items, v=vault) if args.write else None
     if result is None:
         record(args.vault, totals)  # write_dashboard records it too
     if args.json:

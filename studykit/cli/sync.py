@@ -30,7 +30,7 @@ def run(args) -> int:
     from studykit import notes
     from studykit.cli.import_ import report
 
-    ws = notes.open_workspace(args.vault)
+    ws = notes.open_workspace(args.vault, lock_wait=args.wait)
     selection = dict(items=args.item, collections=args.collection, tags=args.tag)
     with _progress() as bar:
         if args.zotero_data_dir:
