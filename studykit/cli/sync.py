@@ -27,6 +27,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from studykit.cli.import_ import no_empty_vault_left
+
+    with no_empty_vault_left(args.vault):
+        return _sync(args)
+
+
+def _sync(args) -> int:
     from studykit import notes
     from studykit.cli.import_ import report
 
