@@ -85,7 +85,8 @@ def _parse(data: dict, path: Path) -> Config:
         raise bad("taxonomy", "expected a table [taxonomy]")
     for key, value in taxonomy.items():
         if key == "threshold":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:  # TOML has nan, inf
+            # TOML also has nan and inf; neither is a distance.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise bad("taxonomy.threshold", "expected a positive number (CIELAB distance)")
             config.taxonomy_threshold = float(value)
         elif key == "colors":
