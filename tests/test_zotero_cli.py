@@ -129,6 +129,13 @@ def test_a_zotero_that_does_not_answer_leaves_no_vault_folder_behind(served, tmp
     assert not vault.exists()
 
 
+def test_a_mistyped_key_fails_before_zotero_is_asked(served, tmp_path):
+    asked = len(served.requests)
+    proc = _studykit("sync", "--vault", str(tmp_path / "vault"), "--item", "", env={ENDPOINT_ENV: served.url})
+    assert proc.returncode == 2 and proc.stderr.startswith("studykit: error: not a Zotero item key: ''")
+    assert len(served.requests) == asked and not (tmp_path / "vault").exists()
+
+
 def test_annotations_of_a_paper_through_the_local_api(served, capsys):
     import json
 
