@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +85,8 @@ def _parse(data: dict, path: Path) -> Config:
         raise bad("taxonomy", "expected a table [taxonomy]")
     for key, value in taxonomy.items():
         if key == "threshold":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            # TOML also has nan and inf; neither is a distance.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise bad("taxonomy.threshold", "expected a positive number (CIELAB distance)")
             config.taxonomy_threshold = float(value)
         elif key == "colors":

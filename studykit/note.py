@@ -106,7 +106,7 @@ def inline(text: str) -> str:
     text = _ENTITY.sub(r"\\&", text)
     text = _TAG.sub(r"\\#", text)
     text = _BLOCK_ID.sub(r"\1\\^", text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if m.group(1) else "\\" + m.group(2), text, 1)
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if m.group(1) else "\\" + m.group(3), text, 1)
 
 
 _BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
@@ -115,8 +115,9 @@ _HTML = re.compile(r"<(?=[A-Za-z/!?])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _TAG = re.compile(r"(?:^|(?<=\s))#")
 _BLOCK_ID = re.compile(r"(\s)\^(?=[A-Za-z0-9-]+$)")
-# A list item, a quote, a thematic break or (under the callout's first line) a setext underline.
-_LINE_START = re.compile(r"^(\d{1,9})?([.)](?=\s|$)|[-+*](?=\s|$)|>|[-_](?=(?:\s*[-_]){2,}\s*$)|=(?=[=\s]*$))")
+# A numbered or bulleted list item (". " alone is none), a quote, a thematic break or (under the
+# callout's first line) a setext underline.
+_LINE_START = re.compile(r"^(?:(\d{1,9})([.)](?=\s|$))|([-+*](?=\s|$)|>|[-_](?=(?:\s*[-_]){2,}\s*$)|=(?=[=\s]*$)))")
 
 
 def neutral(text: str) -> str:

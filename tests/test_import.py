@@ -162,6 +162,18 @@ def test_bad_pdf_is_one_line_exit_2(tmp_path, make_bad, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_damaged_pdf_leaves_no_new_vault_folder_and_a_dry_run_none_either(tmp_path, capsys):
+    good = make_pdf(tmp_path / "good.pdf")
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(good.read_bytes()[:400] + b"\n%%EOF\n")
+    vault = tmp_path / "new" / "vault"
+    assert run_cli("import", good, damaged, "--vault", vault, capsys=capsys)[0] == 2
+    assert not (tmp_path / "new").exists()
+    code, out, _ = run_cli("import", good, "--vault", vault, "--dry-run", capsys=capsys)
+    assert code == 0 and "would be created" in out
+    assert not (tmp_path / "new").exists()
+
+
 def test_vault_that_is_a_file_is_one_line_exit_2(tmp_path):
     pdf = make_pdf(tmp_path / "p.pdf")
     (tmp_path / "vault").write_text("")

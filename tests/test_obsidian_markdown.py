@@ -28,6 +28,7 @@ def reads_as(text: str) -> tuple[str, list[str], list[str]]:
     "88.55%", "z_0 = [x_class; x_p^1 E; ...; x_p^N E] + E_pos", "x_class", "snake_case_name", "a < b and c > d",
     "p < 0.05", "Top-1 accuracy (%)", "C++ and C#", "https://example.org/a_b?c=d", "e.g. [12], [13]", "O(n^2)",
     "50% + 50% = 100%", "a * b", "a|b", "it's \"quoted\"", "~/path", "1.5x faster",
+    ". It might appear", ") and so on",  # a highlight that starts after a sentence: no list without a number
 ])
 def test_plain_text_is_written_as_it_is(text):
     """Nothing in these changes meaning, so nothing is escaped: Obsidian's search finds them as typed."""

@@ -103,7 +103,37 @@ def test_a_missing_base_directory_stops_the_sync_before_writing(tmp_path):
     proc = _studykit("sync", "--vault", str(vault), "--zotero-data-dir", str(data), env={PREFS_ENV: str(prefs)})
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "base directory" in proc.stderr and "does not exist" in proc.stderr
-    assert not (vault / "Papers").exists()
+    assert not vault.exists()
+
+
+@pytest.mark.parametrize("damage", ["empty", "not sqlite", "no database"])
+def test_a_bad_database_leaves_no_vault_folder_behind(tmp_path, damage):
+    """The vault the user named does not exist yet: a sync that fails must not leave it, even empty."""
+    data = tmp_path / "Zotero"
+    data.mkdir()
+    if damage == "empty":
+        (data / "zotero.sqlite").write_bytes(b"")
+    elif damage == "not sqlite":
+        (data / "zotero.sqlite").write_bytes(b"SQLite format 3\0" + bytes(range(256)) * 8)
+    vault = tmp_path / "new" / "vault"
+    proc = _studykit("sync", "--vault", str(vault), "--zotero-data-dir", str(data))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_zotero_that_does_not_answer_leaves_no_vault_folder_behind(served, tmp_path):
+    served.enabled = False
+    vault = tmp_path / "vault"
+    proc = _studykit("sync", "--vault", str(vault), env={ENDPOINT_ENV: served.url})
+    assert proc.returncode == 2 and "answered 403" in proc.stderr
+    assert not vault.exists()
+
+
+def test_a_mistyped_key_fails_before_zotero_is_asked(served, tmp_path):
+    asked = len(served.requests)
+    proc = _studykit("sync", "--vault", str(tmp_path / "vault"), "--item", "", env={ENDPOINT_ENV: served.url})
+    assert proc.returncode == 2 and proc.stderr.startswith("studykit: error: not a Zotero item key: ''")
+    assert len(served.requests) == asked and not (tmp_path / "vault").exists()
 
 
 def test_annotations_of_a_paper_through_the_local_api(served, capsys):

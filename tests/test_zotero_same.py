@@ -113,3 +113,18 @@ def test_selecting_an_annotation_or_a_trashed_collection_says_so(library, reader
         read(items=["ANNROT01"])
     with pytest.raises(UserError, match=r"no Zotero collection named or keyed 'Old reading' \(collections: .*\)$"):
         read(collections=["Old reading"])
+
+
+@pytest.mark.parametrize("reader", ["api", "db"])
+@pytest.mark.parametrize("key", ["", "  ", "../../items", "AB/CD", "VIT PAPER"])
+def test_a_key_that_cannot_be_zoteros_is_refused_in_one_line_by_both_readers(library, reader, key):
+    """What `sync --item ''` or a pasted path gives: no request built from it, one line (an empty key
+    made the API reader ask for /items/ and fail on the listing it got back)."""
+    data_dir, server, _ = library
+    from studykit.errors import UserError
+
+    with pytest.raises(UserError, match=r"^not a Zotero item key: .*\(8 letters and digits, as in ABCD2345\)$"):
+        if reader == "db":
+            zotero_db.read_library(data_dir, items=[key])
+        else:
+            zotero_api.read_library(endpoint=server.url, items=[key])

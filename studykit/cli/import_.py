@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -48,10 +50,30 @@ def run(args) -> int:
 
     for pdf in args.pdfs:  # before the vault is made or any PDF read: a mistyped name fails at once
         require_file(pdf)
-    ws = notes.open_workspace(args.vault, lock_wait=args.wait)
-    papers = [read_pdf(pdf, password=args.password) for pdf in args.pdfs]
-    results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)
-    return report(ws, results, args)
+    with no_empty_vault_left(args.vault):
+        ws = notes.open_workspace(args.vault, lock_wait=args.wait)
+        papers = [read_pdf(pdf, password=args.password) for pdf in args.pdfs]
+        results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)
+        return report(ws, results, args)
+
+
+@contextmanager
+def no_empty_vault_left(vault: Path):
+    """The folders a run makes for a new vault are taken away again when nothing was written into
+    them: bad input or a dry run leaves nothing behind, not even an empty folder."""
+    top = Path(vault).expanduser().absolute()
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    made = not top.exists()
+    try:
+        yield
+    finally:
+        if made and top.is_dir():
+            for folder, _, _ in os.walk(top, topdown=False):
+                try:
+                    os.rmdir(folder)
+                except OSError:  # it holds what the run wrote
+                    pass
 
 
 def report(ws, results, args) -> int:

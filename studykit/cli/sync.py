@@ -27,11 +27,20 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from studykit.cli.import_ import no_empty_vault_left
+
+    with no_empty_vault_left(args.vault):
+        return _sync(args)
+
+
+def _sync(args) -> int:
     from studykit import notes
     from studykit.cli.import_ import report
+    from studykit.sources.zotero_common import item_key
 
+    items = [item_key(key) for key in args.item]  # a mistyped key fails before Zotero is asked anything
     ws = notes.open_workspace(args.vault, lock_wait=args.wait)
-    selection = dict(items=args.item, collections=args.collection, tags=args.tag)
+    selection = dict(items=items, collections=args.collection, tags=args.tag)
     with _progress() as bar:
         if args.zotero_data_dir:
             from studykit.sources import zotero_db

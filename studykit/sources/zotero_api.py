@@ -23,7 +23,7 @@ from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
     PDF, AttachmentData, Library, annotation_author, annotation_selected, build_paper, is_paper,
-    item_order, paper_id,
+    item_key, item_order, paper_id,
 )
 
 ENDPOINT_ENV = "STUDYKIT_ZOTERO_ENDPOINT"  # another base URL (tests, a Zotero on another port)
@@ -234,8 +234,7 @@ class _Client:
     def select(self, keys, collections, tags) -> dict[str, tuple[dict, set[str] | None]]:
         """Paper key -> (its item, the attachment keys to read or None for all its PDFs)."""
         selected: dict[str, tuple[dict, set[str] | None]] = {}
-        for key in keys:
-            key = key.strip().upper()
+        for key in map(item_key, keys):
             item = self.item(key)
             data = item["data"]
             parent = self.item(data["parentItem"]) if data.get("parentItem") else None

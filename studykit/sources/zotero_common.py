@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+from studykit.errors import UserError
 from studykit.model import Annotation, Paper
 
 # Zotero's annotationType -> the model's kind. itemAnnotations.type holds the index + 1.
@@ -118,6 +119,20 @@ def annotation_author(data: dict, library: Library, user: str | None) -> str:
     """The name the PDF gave, else the Zotero user who made it; in a group, never silently nobody."""
     name = data.get("annotationAuthorName") or user or ""
     return name or (UNKNOWN_AUTHOR if library.type == "group" else "")
+
+
+# Zotero makes keys of 8 characters from 23456789ABCDEFGHIJKLMNPQRSTUVWXYZ (zotero/zotero-android,
+# sync/KeyGenerator.kt); any 8 letters and digits pass, so only what cannot be a key is refused.
+_KEY = re.compile(r"[A-Z0-9]{8}")
+
+
+def item_key(text: str) -> str:
+    """A key as the reader typed it, in capitals; one line when it cannot be a Zotero key, before
+    anything is built from it (an empty key asked the API for the whole listing)."""
+    key = text.strip().upper()
+    if not _KEY.fullmatch(key):
+        raise UserError(f"not a Zotero item key: {text!r} (8 letters and digits, as in ABCD2345)")
+    return key
 
 
 def annotation_selected(key: str, attachment_key: str, paper_key: str | None) -> str:

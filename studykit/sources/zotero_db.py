@@ -20,7 +20,7 @@ from studykit.errors import UserError
 from studykit.model import Paper
 from studykit.sources.zotero_common import (
     ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, annotation_author, annotation_selected,
-    build_paper, is_paper, item_order, paper_id,
+    build_paper, is_paper, item_key, item_order, paper_id,
 )
 from studykit.sources.zotero_prefs import BASE_PATH_PREF, base_directory
 from studykit.sources.zotero_snapshot import snapshot
@@ -142,7 +142,7 @@ class _Reader:
             return {item_id: None for item_id, row in self.items.items() if self._is_paper(row)}
         selection: dict[int, set[int] | None] = {}
         for key in keys:
-            for paper_id, attachment_id in self._resolve_key(key.strip().upper()):
+            for paper_id, attachment_id in self._resolve_key(item_key(key)):
                 if attachment_id is None or selection.get(paper_id, set()) is None:
                     selection[paper_id] = None
                 else:
