@@ -5,7 +5,8 @@ It knows nothing of PDFs or Zotero. The parts, one job each:
 - `names`: `note_filename(citekey=, first_author=, year=, title=)`, `safe_filename(name)`.
 - `regions`: `wrap(name, content)` marks generated text as a managed region; `merge` refreshes them.
 - `frontmatter`: `dump` (Obsidian-friendly YAML), `load`, `merge` (reader's keys and lines kept).
-- `atomic`: `write_atomic(path, data) -> bool` (False when unchanged: nothing touched).
+- `atomic`: `write_if_unchanged(path, data, seen) -> bool` (compare-and-swap; `seen=None`: exclusive
+  create; False when the file changed: nothing written), `write_atomic` for studykit's own files.
 - `vault`: `Vault(root, papers_folder)` with `find_by_id`, `new_note_path`, `attachments_dir`, `link`.
 - `sync`: `write_note(vault, id, text, filename, ...) -> NoteWrite`, `write_attachment(...)`.
 
