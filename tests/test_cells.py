@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
 
 import pytest
 
-from studykit import cell_process
 from studykit.cells import parse_cells, plan, run_note
+from studykit.cells import process as cell_process
 from studykit.errors import UserError
 
 FENCE = "```"
@@ -65,8 +66,8 @@ def test_state_is_shared_between_cells_and_cwd_is_the_notes_folder(tmp_path):
     report = run_note(path)
     assert statuses(report) == ["ok", "ok"] and report.exit_code == 0 and report.written
     text = path.read_text()
-    assert f"print(x * 6)\n{FENCE}\n{FENCE}output\n42\n{FENCE}\n%% studykit:cell " in text
-    assert text.count("```output") == 1  # the first cell printed nothing, so it has no block
+    assert f"print(x * 6)\n{FENCE}\n{FENCE}cell-output\n42\n{FENCE}\n%% studykit:cell " in text
+    assert text.count("```cell-output") == 1  # the first cell printed nothing, so it has no block
 
 
 def test_first_error_stops_the_run_and_later_cells_keep_their_output(tmp_path):
@@ -77,7 +78,7 @@ def test_first_error_stops_the_run_and_later_cells_keep_their_output(tmp_path):
     error = report.results[0].output
     assert error.startswith("before\nTraceback (most recent call last):\n  Cell [1], line 4, in <module>")
     assert "Cell [1], line 3, in f" in error and error.endswith("ZeroDivisionError: division by zero")
-    assert "cell_kernel" not in error
+    assert "kernel.py" not in error
     text = path.read_text()
     assert "OLD OUTPUT" in text and "%% studykit:cell" not in text  # a failed cell is never cached
     assert report.results[1].output == "OLD OUTPUT"
@@ -136,15 +137,16 @@ def test_figure_goes_to_the_vault_attachment_folder_and_is_replaced_on_rerun(tmp
     plot = cell("import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.figure()\nplt.plot([0, 1])")
     path = note(tmp_path / "papers", "# ViT\n\n" + plot, name="ViT paper.md")
     report = run_note(path)
-    assert report.results[0].figures == ["ViT paper-cell1.png", "ViT paper-cell1-2.png"]
+    stem = "ViT paper-" + hashlib.sha256(b"papers/ViT paper.md").hexdigest()[:8]  # the note's path in the vault
+    assert report.results[0].figures == [f"{stem}-cell1.png", f"{stem}-cell1-2.png"]
     for name in report.results[0].figures:
         assert (tmp_path / "assets" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.read_text().endswith(" %%\n![[ViT paper-cell1.png]]\n![[ViT paper-cell1-2.png]]\n")
+    assert path.read_text().endswith(f" %%\n![[{stem}-cell1.png]]\n![[{stem}-cell1-2.png]]\n")
     assert not run_note(path, force=True).written  # the same figures: nothing rewritten
     path.write_text(path.read_text().replace("plt.figure()\nplt.plot([0, 1])", "pass"))
     run_note(path)
     assert path.read_text().count("![[") == 1
-    assert sorted(p.name for p in (tmp_path / "assets").iterdir()) == ["ViT paper-cell1.png"]
+    assert sorted(p.name for p in (tmp_path / "assets").iterdir()) == [f"{stem}-cell1.png"]
 
 
 def test_output_with_backticks_gets_a_longer_fence_and_reads_back(tmp_path):
@@ -152,7 +154,7 @@ def test_output_with_backticks_gets_a_longer_fence_and_reads_back(tmp_path):
     path = note(tmp_path, cell(f"print({printed!r})"))
     run_note(path)
     text = path.read_text()
-    assert f"`````output\n{printed}\n`````\n" in text
+    assert f"`````cell-output\n{printed}\n`````\n" in text
     assert parse_cells(text, "note")[0].output == printed
 
 
@@ -162,8 +164,8 @@ def test_outputs_inside_callouts_and_lists_keep_their_container(tmp_path):
     path = note(tmp_path, text)
     run_note(path)
     written = path.read_text()
-    assert "> ```\n> ```output\n> a\n>\n> b\n> ```\n> %% studykit:cell " in written
-    assert "   ```\n   ```output\n   c\n   ```\n   %% studykit:cell " in written
+    assert "> ```\n> ```cell-output\n> a\n>\n> b\n> ```\n> %% studykit:cell " in written
+    assert "   ```\n   ```cell-output\n   c\n   ```\n   %% studykit:cell " in written
     assert written.endswith("2. next\n") and "> after the cell\n" in written
     from markdown_it import MarkdownIt
     tokens = MarkdownIt("commonmark").parse(written)
@@ -190,11 +192,23 @@ def test_rerun_with_same_results_leaves_the_note_byte_identical_and_unwritten(tm
     assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
 
 
-def test_note_edited_during_the_run_is_not_written(tmp_path):
+def test_a_save_during_the_run_is_kept_and_the_outputs_merged_into_it(tmp_path):
     path = note(tmp_path, cell("with open('note.md', 'a') as f:\n    f.write('the reader typed this\\n')\nprint(1)"))
     report = run_note(path)
-    assert report.changed and not report.written and report.exit_code == 3
-    assert path.read_text().endswith("```\nthe reader typed this\n")
+    assert report.merged and report.written and not report.changed and report.exit_code == 0
+    text = path.read_text()
+    assert text.endswith(" %%\nthe reader typed this\n") and "```cell-output\n1\n```" in text
+
+
+def test_a_cell_whose_source_changed_during_the_run_gets_no_stale_output(tmp_path):
+    edit = ("text = open('note.md').read()\n"
+            "open('note.md', 'w').write(text.replace('print' + '(2)', 'print' + '(3)'))")
+    path = note(tmp_path, cell(edit) + "between\n" + cell("print(2)"))
+    report = run_note(path)
+    assert report.lost == [2] and report.changed and report.exit_code == 3 and report.written
+    text = path.read_text()
+    assert "print(3)" in text and "```cell-output\n2" not in text  # its output came from print(2)
+    assert text.count("%% studykit:cell") == 1  # the first cell's output went in
 
 
 def test_crlf_line_endings_are_kept(tmp_path):
@@ -202,7 +216,7 @@ def test_crlf_line_endings_are_kept(tmp_path):
     run_note(path)
     data = path.read_bytes()
     assert data.count(b"\n") == data.count(b"\r\n")
-    assert b"```\r\n```output\r\na\r\nb\r\n```\r\n%% studykit:cell " in data and data.endswith(b"end\r\n")
+    assert b"```\r\n```cell-output\r\na\r\nb\r\n```\r\n%% studykit:cell " in data and data.endswith(b"end\r\n")
 
 
 def test_a_note_without_cells_runs_nothing(tmp_path):
@@ -220,7 +234,7 @@ def test_cache_skips_unchanged_cells_and_reruns_from_the_top_after_a_change(tmp_
     assert statuses(run_note(path)) == ["cached"] * 3 and log.read_text() == "123"  # no process at all
     path.write_text(path.read_text().replace("print(x + 1)", "print(x + 2)"))
     assert statuses(run_note(path)) == ["ok"] * 3 and log.read_text() == "123123"
-    assert "```output\n3\n```" in path.read_text()
+    assert "```cell-output\n3\n```" in path.read_text()
     assert statuses(run_note(path, force=True)) == ["ok"] * 3 and log.read_text() == "123123123"
 
 
