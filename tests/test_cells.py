@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from studykit.cells import parse_cells, plan, run_note
+from studykit.cells import (CellExecutionError, CellStatus, CellTimeoutError, DeadKernelError, parse_cells, plan,
+                            run_note)
 from studykit.cells import process as cell_process
 from studykit.errors import UserError
 
@@ -117,6 +118,54 @@ def test_background_children_do_not_outlive_a_clean_run(tmp_path):
     assert not alive(int(report.results[0].output))
 
 
+DAEMON = ("import os, time\n"
+          "if os.fork() == 0:\n"
+          "    os.setsid()  # leaves the kernel's session and process group\n"
+          "    if os.fork() == 0:\n"
+          "        open('daemon.pid', 'w').write(str(os.getpid()))\n"
+          "        time.sleep(30)\n"
+          "    os._exit(0)\n"
+          "while not os.path.exists('daemon.pid') or not open('daemon.pid').read():\n"
+          "    time.sleep(0.01)\n")
+
+
+def gone(pid: int) -> bool:
+    for _ in range(50):
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_timeout_kills_a_daemon_that_left_the_session_and_says_so(tmp_path):
+    session = "import subprocess\nprint(subprocess.Popen(['sleep', '30'], start_new_session=True).pid, flush=True)\n"
+    path = note(tmp_path, cell(session + DAEMON + "time.sleep(30)"))
+    report = run_note(path, timeout=2)
+    result = report.results[0]
+    assert result.status == CellStatus.TIMEOUT and isinstance(result.error, CellTimeoutError)
+    assert result.error.survivors == [] and result.error.killed >= 3  # the cell, sleep, the daemon
+    assert result.output.endswith("the cell and the processes it started were killed]")
+    assert gone(int(result.output.split("\n")[0])) and gone(int((tmp_path / "daemon.pid").read_text()))
+
+
+def test_a_daemon_does_not_outlive_a_clean_run(tmp_path):
+    path = note(tmp_path, cell(DAEMON + "print('started')"))
+    report = run_note(path, timeout=10)
+    assert statuses(report) == ["ok"]
+    assert gone(int((tmp_path / "daemon.pid").read_text()))
+
+
+def test_errors_are_typed_like_nbclient_s(tmp_path):
+    path = note(tmp_path, cell("raise KeyError('k')") + cell("import os\nos._exit(3)") + cell("pass"))
+    report = run_note(path, keep_going=True)
+    first, second, third = report.results
+    assert isinstance(first.error, CellExecutionError) and (first.error.ename, first.error.evalue) == ("KeyError", "'k'")
+    assert first.output.endswith(first.error.traceback.rstrip())
+    assert isinstance(second.error, DeadKernelError) and isinstance(second.error, RuntimeError)
+    assert second.error.returncode == 3 and second.output.endswith(str(second.error))
+    assert third.status == CellStatus.OK and third.error is None and third.status == "ok"
+
+
 def test_exit_and_crash_are_reported_and_keep_going_continues_in_a_fresh_process(tmp_path):
     path = note(tmp_path, cell("x = 1\nimport sys\nsys.exit(4)") + cell("import os\nprint('bye', flush=True)\nos._exit(3)")
                 + cell("import ctypes\nctypes.string_at(0)") + cell("print('alive', 'x' in globals())"))
@@ -147,6 +196,43 @@ def test_figure_goes_to_the_vault_attachment_folder_and_is_replaced_on_rerun(tmp
     run_note(path)
     assert path.read_text().count("![[") == 1
     assert sorted(p.name for p in (tmp_path / "assets").iterdir()) == [f"{stem}-cell1.png"]
+
+
+def vault_with_assets(tmp_path: Path) -> Path:
+    (tmp_path / ".obsidian").mkdir()
+    (tmp_path / ".obsidian" / "app.json").write_text(json.dumps({"attachmentFolderPath": "assets"}))
+    return tmp_path
+
+
+def plot(values: list[int]) -> str:
+    return cell(f"import matplotlib.pyplot as plt\nplt.plot({values})")
+
+
+def test_same_named_notes_in_two_folders_keep_their_own_figures(tmp_path):
+    vault = vault_with_assets(tmp_path)
+    for folder in ("A", "B"):
+        (vault / folder).mkdir()
+    a = note(vault / "A", plot([1, 2]), name="Notes.md")
+    b = note(vault / "B", plot([3, 1, 2]), name="Notes.md")
+    [fig_a], [fig_b] = run_note(a).results[0].figures, run_note(b).results[0].figures
+    assert fig_a != fig_b and fig_a.startswith("Notes-") and f"![[{fig_a}]]" in a.read_text()
+    drawn_a = (vault / "assets" / fig_a).read_bytes()
+    assert drawn_a != (vault / "assets" / fig_b).read_bytes()
+    b.write_text(b.read_text().replace("plt.plot([3, 1, 2])", "pass"))
+    run_note(b)
+    assert (vault / "assets" / fig_a).read_bytes() == drawn_a and not (vault / "assets" / fig_b).exists()
+    assert run_note(a, force=True).results[0].figures == [fig_a]  # stable: the same name next time
+
+
+def test_a_figure_of_the_older_shared_naming_is_replaced_in_the_note_but_never_deleted(tmp_path):
+    vault = vault_with_assets(tmp_path)
+    (vault / "assets").mkdir()
+    (vault / "assets" / "Notes-cell1.png").write_bytes(b"another note's figure")
+    path = note(vault, plot([1, 2]) + "![[Notes-cell1.png]]\ntext\n", name="Notes.md")
+    [figure] = run_note(path).results[0].figures
+    text = path.read_text()
+    assert "Notes-cell1.png" not in text and text.endswith(f"![[{figure}]]\ntext\n")
+    assert (vault / "assets" / "Notes-cell1.png").read_bytes() == b"another note's figure"
 
 
 def test_output_with_backticks_gets_a_longer_fence_and_reads_back(tmp_path):
@@ -274,3 +360,43 @@ def test_input_gets_end_of_file_instead_of_hanging(tmp_path):
     report = run_note(path, timeout=5)
     assert report.results[0].status == "error" and report.results[0].output.endswith("EOFError: EOF when reading a line")
 
+
+
+EDITOR = """
+import os, sys, time
+note, stop = sys.argv[1], sys.argv[2]
+saves = 0
+while not os.path.exists(stop):
+    # An editor that saves the reader's buffer every 50 ms: read, add a line, write beside and rename.
+    text = open(note, encoding="utf-8").read()
+    tmp = note + ".editor-tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text + "save %d\\n" % saves)
+    os.replace(tmp, note)
+    saves += 1
+    time.sleep(0.05)
+print(saves)
+"""
+
+
+@pytest.mark.slow
+def test_an_editor_saving_every_50_ms_during_100_runs_loses_no_save(tmp_path):
+    import subprocess
+    import sys
+
+    path = note(tmp_path, "# Notes\n\n" + cell("import time\nprint(time.time_ns())") + "\nreader's text\n")
+    stop = tmp_path / "stop"
+    editor = subprocess.Popen([sys.executable, "-c", EDITOR, str(path), str(stop)], stdout=subprocess.PIPE, text=True)
+    try:
+        reports = [run_note(path, force=True) for _ in range(100)]
+    finally:
+        stop.touch()
+        saves = int(editor.communicate(timeout=30)[0])
+    text = path.read_text()
+    lost = [n for n in range(saves) if f"save {n}\n" not in text]
+    merged = sum(r.merged for r in reports)
+    print(f"\n100 runs, {saves} editor saves, {merged} runs merged into a newer save, "
+          f"{sum(bool(r.lost) for r in reports)} reported outputs not written, {len(lost)} saves lost")
+    assert saves >= 100 and lost == []
+    assert all(r.written or r.lost for r in reports)  # each run's new output went in, or it said so
+    assert text.count("```cell-output") == 1 and text.startswith("# Notes\n")
