@@ -155,6 +155,17 @@ def test_a_daemon_does_not_outlive_a_clean_run(tmp_path):
     assert gone(int((tmp_path / "daemon.pid").read_text()))
 
 
+def test_a_crash_is_reported_as_one_at_once_and_the_daemon_it_left_is_killed(tmp_path):
+    path = note(tmp_path, cell(DAEMON + "os._exit(5)"))
+    began = time.monotonic()
+    report = run_note(path, timeout=30)
+    assert time.monotonic() - began < 10  # not the timeout: the daemon keeps the output pipe open
+    result = report.results[0]
+    assert result.status == CellStatus.ERROR and isinstance(result.error, DeadKernelError)
+    assert result.error.returncode == 5
+    assert gone(int((tmp_path / "daemon.pid").read_text()))
+
+
 def test_errors_are_typed_like_nbclient_s(tmp_path):
     path = note(tmp_path, cell("raise KeyError('k')") + cell("import os\nos._exit(3)") + cell("pass"))
     report = run_note(path, keep_going=True)
@@ -317,7 +328,7 @@ def test_cache_skips_unchanged_cells_and_reruns_from_the_top_after_a_change(tmp_
                 + cell(counting.format(3) + "print(x + 1)"))
     log = tmp_path / "runs.log"
     assert statuses(run_note(path)) == ["ok"] * 3 and log.read_text() == "123"
-    assert statuses(run_note(path)) == ["cached"] * 3 and log.read_text() == "123"  # no process at all
+    assert statuses(run_note(path)) == ["cached"] * 3 and log.read_text() == "123"  # no cell ran
     path.write_text(path.read_text().replace("print(x + 1)", "print(x + 2)"))
     assert statuses(run_note(path)) == ["ok"] * 3 and log.read_text() == "123123"
     assert "```cell-output\n3\n```" in path.read_text()

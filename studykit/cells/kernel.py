@@ -1,15 +1,18 @@
 """The process that runs one note's code cells: `python -P kernel.py`, standard library only.
 
-It reads one JSON job from stdin (token, cells, keep_going, figure folder and stem), then forks:
-the child runs the cells in order in one shared namespace; the parent stays as the supervisor of
-everything the cells start. On Linux the supervisor is a child subreaper (prctl), so a process
-that leaves its session (`setsid`) or is orphaned by a double fork is still its descendant, and
-when the cells end, or when studykit sends SIGTERM at a timeout, it stops and kills that whole
-tree and reports in an `exit` marker how many it killed and which (if any) survived. Cell output (stdout and stderr, also of child
+It reads one JSON job from stdin (token, cells, keep_going, figure folder and stem), then runs
+the cells in order in one shared namespace. Cell output (stdout and stderr, also of child
 processes) goes to fd 1 and 2, which the parent reads as one stream; between cells the kernel
 writes marker lines `\\x1e<token> {json}\\n` on fd 1 so the parent can split that stream by cell.
 It is started as a script with -P so that its own imports never pick up a file from the note's
 folder; the folder is put on sys.path for the cells afterwards, as Jupyter does.
+
+Every process the cells start must end with the run, also one that leaves the session
+(`setsid`) or is orphaned by a double fork. On Linux the kernel is a child subreaper (prctl), so
+such a process stays its descendant in /proc's parent chain: the kernel kills its whole tree
+before it exits, and at a timeout studykit stops the kernel and kills the tree (`kill_tree`).
+If the kernel itself dies, its descendants lose that chain; they still carry the run's token in
+their environment (studykit sets a variable to it), which is how studykit finds them then (`marked`).
 """
 
 import json
@@ -19,7 +22,6 @@ import re
 import signal
 import sys
 import time
-import traceback
 import types
 
 KERNEL_FILE = os.path.abspath(__file__)
@@ -38,6 +40,8 @@ def cell_filename(index):
 
 def format_error(exc):
     """The traceback from the cell's own frame down, with `Cell [3], line 2` for cell frames."""
+    import traceback  # only a failing cell needs it: a clean run starts faster without
+
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == KERNEL_FILE:
         tb = tb.tb_next
@@ -81,25 +85,43 @@ def run_cell(cell, namespace):
     return None
 
 
-def _descendants(root):
+def _processes():
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            yield int(entry)
+
+
+def descendants(root):
     """Pids whose parent chain in /proc leads to `root`."""
     children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in _processes():
         try:
-            with open("/proc/%s/stat" % entry, "rb") as handle:
+            with open("/proc/%d/stat" % pid, "rb") as handle:
                 stat = handle.read()
         except OSError:  # gone meanwhile
             continue
         ppid = int(stat.rsplit(b")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+        children.setdefault(ppid, []).append(pid)
     found, todo = set(), [root]
     while todo:
         for pid in children.get(todo.pop(), ()):
             if pid not in found:
                 found.add(pid)
                 todo.append(pid)
+    return found
+
+
+def marked(variable, token):
+    """Pids whose environment sets `variable` to this run's token: what the cells started, wherever it went."""
+    needle = ("\0%s=%s\0" % (variable, token)).encode()
+    found = set()
+    for pid in _processes():
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as handle:
+                if needle in b"\0" + handle.read():
+                    found.add(pid)
+        except OSError:  # gone, or another user's
+            continue
     return found
 
 
@@ -127,13 +149,16 @@ def _reap():
         pass
 
 
-def kill_tree():
-    """Stop, then kill, every descendant of this process; return (how many, the pids still alive)."""
-    me = os.getpid()
-    stopped, settled = set(), False
-    # Stopped first, so none can fork or exit (which would cut the parent chain) while we look.
+def kill_tree(find, first=()):
+    """Stop, then kill, `first` and every pid `find()` returns; return (how many, the pids still alive).
+
+    Stopped first, so that none can fork, or exit and cut the parent chain, while we look.
+    """
+    stopped = set(first)
+    _signal_all(stopped, signal.SIGSTOP)
+    settled = False
     while True:
-        new = _descendants(me) - stopped
+        new = find() - stopped - {os.getpid()}
         if not new:
             if settled:
                 break
@@ -146,37 +171,28 @@ def kill_tree():
     _signal_all(stopped, signal.SIGKILL)
     deadline = time.monotonic() + 2.0
     while True:
-        _reap()
-        left = [pid for pid in stopped if _alive(pid)]
+        _reap()  # our own children among them are zombies until reaped
+        left = sorted(pid for pid in stopped if _alive(pid))
         if not left or time.monotonic() > deadline:
             return len(stopped), left
         time.sleep(0.01)
 
 
-class _Stop(Exception):
-    """studykit asked for the cells to be stopped (SIGTERM)."""
-
-
-def _stop(signum, frame):
-    raise _Stop
-
-
-def supervise(token, child):
-    """Wait for the cells' process; then kill what it left (all of it at SIGTERM) and say so."""
+def _has_children():
     try:
-        status = os.waitpid(child, 0)[1]
-        code = os.waitstatus_to_exitcode(status)
-    except _Stop:
-        code = None
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        os.waitpid(-1, os.WNOHANG)
-        has_children = True
-    except ChildProcessError:  # no child left, so (as a subreaper) no descendant either
-        has_children = False
-    killed, survivors = kill_tree() if has_children and os.path.isdir("/proc") else (0, [])
-    marker(token, {"exit": code, "killed": killed, "survivors": survivors})
-    os._exit(0)
+        while os.waitpid(-1, os.WNOHANG)[0]:  # reap the finished ones
+            pass
+        return True
+    except ChildProcessError:
+        return False
+
+
+def _kill_descendants():
+    """At the end of the run: what the cells left running goes with the kernel."""
+    # No child left means, for a subreaper, no descendant at all: the usual case costs no /proc walk.
+    if _has_children() and os.path.isdir("/proc"):
+        me = os.getpid()
+        kill_tree(lambda: descendants(me))
 
 
 def _become_subreaper():
@@ -193,16 +209,6 @@ def _become_subreaper():
 def main():
     job = json.loads(sys.stdin.read())
     _become_subreaper()
-    signal.signal(signal.SIGTERM, _stop)  # before the fork, so no SIGTERM finds the supervisor without it
-    child = os.fork()
-    if child:
-        supervise(job["token"], child)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    run_cells(job)
-
-
-def run_cells(job):
-    """The cells' process: run them in order, with a start and a done marker around each."""
     # Cells that read input() get end-of-file, never the job.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -235,6 +241,7 @@ def run_cells(job):
             if not job["keep_going"]:
                 break
     marker(token, {"end": True})
+    _kill_descendants()
     # A normal exit, as a script would, so files the cells left open are flushed.
     sys.exit(1 if failed else 0)
 

@@ -14,12 +14,18 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from studykit.cells.parse import Cell, apply_results, embed_line, parse_cells, plan
+from studykit.cells.parse import HASH_MARK, Cell, apply_results, embed_line, parse_cells, plan
 from studykit.cells.result import CellResult, CellStatus, RunReport
 from studykit.errors import UserError
 
+if TYPE_CHECKING:
+    from studykit.cells.process import Kernel
+
 WRITE_ATTEMPTS = 5  # reads and merges before the outputs are reported as not written
+# A line that opens a cell, roughly (parse_cells decides): only to start the kernel early.
+CELL_FENCE = re.compile(rb"(?m)^[ \t>*+\-0-9.)]*(?:`{3,}|~{3,})[ \t]*(?:python[ \t]+(?:run|\{run\})|run-python)")
 
 
 def vault_root(note: Path) -> Path | None:
@@ -71,11 +77,25 @@ def run_note(path: Path, *, cells: list[int] | None = None, timeout: float = 60,
 
     `cells` are 1-based cell numbers. `on_start(cell)` and `on_done(result)` report progress.
     """
-    from studykit.cells.process import run_cells
-    from vault_export.atomic import write_atomic
+    from studykit.cells.process import discard, start_kernel
 
     path = Path(path)
     raw = _read_note(path)
+    # When cells will surely run, the kernel starts now and its start-up overlaps the parsing below.
+    sure = force or HASH_MARK.encode() not in raw  # no cell of it ever ran cleanly
+    kernel = start_kernel(path.parent.resolve()) if sure and CELL_FENCE.search(raw) else None
+    try:
+        return _run(kernel, path, raw, cells, timeout, keep_going, force, on_start, on_done)
+    finally:
+        if kernel is not None:
+            discard(kernel)
+
+
+def _run(kernel: Kernel | None, path: Path, raw: bytes, cells: list[int] | None, timeout: float, keep_going: bool,
+         force: bool, on_start, on_done) -> RunReport:
+    from studykit.cells.process import run_cells, start_kernel
+    from vault_export.atomic import write_atomic
+
     text = _decode(path, raw)
     base = figure_base(path)
     try:
@@ -104,16 +124,19 @@ def run_note(path: Path, *, cells: list[int] | None = None, timeout: float = 60,
     root = vault_root(path)
     stem = figure_stem(path, root)
     with tempfile.TemporaryDirectory(prefix="studykit-figures-") as figdir:
-        outcome = run_cells([by_index[i] for i in to_run], cwd=path.parent.resolve(), timeout=timeout,
+        outcome = run_cells(kernel or start_kernel(path.parent.resolve()), [by_index[i] for i in to_run],
+                            cwd=path.parent.resolve(), timeout=timeout,
                             keep_going=keep_going, figdir=Path(figdir), stem=stem,
                             on_start=on_start, on_done=done)
         ran = {r.index: r for r in outcome}
-        folder = attachment_folder(path, root)
+        # Most notes have no figures: then the vault's attachment setting need not be read at all.
+        had_figures = any(r.figures for r in ran.values()) or any(by_index[i].figures for i in ran)
+        folder = attachment_folder(path, root) if had_figures else None
         for name, data in ((n, (Path(figdir) / n).read_bytes()) for r in ran.values() for n in r.figures):
             write_atomic(folder / name, data)
     report = RunReport(path, list(results.values()))
     new_text = _write_back(path, raw, found, ran, base, report)
-    if new_text is not None:
+    if new_text is not None and folder is not None:
         _remove_stale_figures(folder, found, ran, new_text, base, stem)
     return report
 
@@ -124,10 +147,12 @@ def _write_back(path: Path, raw: bytes, cells: list[Cell], ran: dict[int, CellRe
     from vault_export.atomic import write_if_unchanged
 
     by_hash = {c.hash: ran[c.index] for c in cells if c.index in ran}
+    now = cells
     for attempt in range(WRITE_ATTEMPTS):
         try:
             text = raw.decode("utf-8")
-            now = parse_cells(text, base)
+            if attempt:
+                now = parse_cells(text, base)
         except (UnicodeDecodeError, UserError):  # the reader's new text is no note we can write into
             break
         # A cell whose source, or a source above it, changed meanwhile ran as other code: its output is stale.

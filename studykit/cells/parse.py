@@ -19,7 +19,8 @@ RUN_INFOS = {"python run", "python {run}", "run-python"}
 # read as this cell's output, so notes written before keep working and get rewritten.
 OUTPUT_INFO = "cell-output"
 OUTPUT_INFOS = {OUTPUT_INFO, "output"}
-HASH_LINE = re.compile(r"%% studykit:cell ([0-9a-f]{16}) %%")
+HASH_MARK = "%% studykit:cell"
+HASH_LINE = re.compile(re.escape(HASH_MARK) + r" ([0-9a-f]{16}) %%")
 LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 EOL = re.compile(r"(\r\n|\r|\n)\Z")
 
@@ -55,7 +56,8 @@ def _markdown():
     from mdit_py_plugins.front_matter import front_matter_plugin
 
     # Front matter parsed as such, so a ``` inside a property value is not taken for a fence.
-    return MarkdownIt("commonmark").use(front_matter_plugin)
+    # Fences are blocks: the inline pass (most of the parsing time) would change none of them.
+    return MarkdownIt("commonmark").use(front_matter_plugin).disable("inline")
 
 
 def is_cell_info(info: str) -> bool:
@@ -149,7 +151,7 @@ def render_tail(cell: Cell, result: CellResult, eol: str) -> list[str]:
         lines += [p + line if line else p.rstrip() for line in result.output.split("\n")]
         lines.append(p + fence)
     if result.status == CellStatus.OK:
-        lines.append(f"{p}%% studykit:cell {cell.hash} %%")
+        lines.append(f"{p}{HASH_MARK} {cell.hash} %%")
     lines += [f"{p}![[{name}]]" for name in result.figures]
     return [line + eol for line in lines]
 

@@ -1,11 +1,11 @@
 """Run cells in the kernel subprocess: output split by cell, timeouts that kill every process the cells started.
 
 One fresh kernel per note (`sys.executable`, the note's folder as working directory, in its own
-session). Its supervisor (see kernel.py) kills the cells' whole process tree when they end or
-when asked at a timeout, and says how many it killed and which survived, so a timeout is
-reported as it went. After a timeout or a crash the kernel is gone with its state: later cells
-are not run, unless `keep_going`, which starts a fresh kernel for them (they then run without
-what the lost cells defined).
+session). At a timeout the kernel is stopped and its whole process tree killed (see kernel.py:
+it is a subreaper, so daemons that left its session are still in the tree), and the result says
+how many processes were killed and which survived. After a timeout or a crash the kernel is gone
+with its state: later cells are not run, unless `keep_going`, which starts a fresh kernel for
+them (they then run without what the lost cells defined).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import selectors
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from studykit.cells.parse import Cell
@@ -27,7 +27,9 @@ from studykit.cells.result import (CellExecutionError, CellResult, CellStatus, C
 
 KERNEL = Path(__file__).with_name("kernel.py")
 OUTPUT_LIMIT = 1_000_000  # bytes of output kept per cell
-EXIT_GRACE = 5.0  # seconds the kernel may take to exit after its last cell, or to kill its tree
+EXIT_GRACE = 5.0  # seconds the kernel may take to exit after its last cell
+TOKEN_VARIABLE = "STUDYKIT_CELLS_RUN"  # in the environment of everything the cells start
+KERNEL_POLL = 0.25  # seconds between checks that the kernel is alive while nothing is printed
 STARTUP_ALLOWANCE = 10.0  # seconds allowed between cells (interpreter start-up, saving figures), at least
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 
@@ -117,18 +119,52 @@ def _cell_error(error: list | None) -> CellExecutionError | None:
     return CellExecutionError(*error) if error else None
 
 
-def _run_kernel(cells: list[Cell], *, cwd: Path, timeout: float, keep_going: bool,
-                figdir: Path, stem: str, fresh: bool, on_start, on_done) -> tuple[list[CellResult], bool]:
-    """Run cells in one kernel; return their results and whether the kernel died before its end.
+def _kill_tree(proc: subprocess.Popen, token: str) -> tuple[int, list[int] | None]:
+    """Kill the kernel and every process of this run: (how many, the survivors); survivors None without /proc."""
+    if not os.path.isdir("/proc"):
+        _kill_group(proc)
+        return 1, None
+    from studykit.cells.kernel import descendants, kill_tree, marked
 
-    `fresh`: this kernel replaces one that died, so its first result says so.
-    """
-    token = secrets.token_hex(8)
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    return kill_tree(lambda: descendants(proc.pid) | marked(TOKEN_VARIABLE, token), first=(proc.pid,))
+
+
+@dataclass
+class Kernel:
+    """A kernel process, started and waiting for its job on stdin."""
+
+    proc: subprocess.Popen
+    token: str  # tells the kernel's marker lines from what the cells print
+
+
+def start_kernel(cwd: Path) -> Kernel:
+    """Start a kernel in `cwd`; it starts up while the caller reads the note, then waits for `run_cells`."""
+    token = os.urandom(8).hex()
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8",
+               **{TOKEN_VARIABLE: token})
     proc = subprocess.Popen(
         [sys.executable, "-P", str(KERNEL)], cwd=cwd, env=env, start_new_session=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
+    return Kernel(proc, token)
+
+
+def discard(kernel: Kernel) -> None:
+    """End a kernel that was given no job (nothing to run, or bad input); nothing if it already ran."""
+    if kernel.proc.returncode is None:
+        _kill_group(kernel.proc)
+        kernel.proc.wait()
+    kernel.proc.stdin.close()
+    kernel.proc.stdout.close()
+
+
+def _run_kernel(kernel: Kernel, cells: list[Cell], *, timeout: float, keep_going: bool,
+                figdir: Path, stem: str, fresh: bool, on_start, on_done) -> tuple[list[CellResult], bool]:
+    """Run cells in the kernel; return their results and whether the kernel died before its end.
+
+    `fresh`: this kernel replaces one that died, so its first result says so.
+    """
+    proc, token = kernel.proc, kernel.token
     by_index = {c.index: c for c in cells}
     job = {"token": token, "cells": [{"index": c.index, "source": c.source} for c in cells],
            "keep_going": keep_going, "figdir": str(figdir), "stem": stem}
@@ -149,21 +185,19 @@ def _run_kernel(cells: list[Cell], *, cwd: Path, timeout: float, keep_going: boo
     current, started = None, time.monotonic()
     deadline = started + max(timeout, STARTUP_ALLOWANCE)
     fd = proc.stdout.fileno()
-    exit_event = None  # the supervisor's last word: exit code, processes killed, survivors
     ended = timed_out = False
+    killed: tuple[int, list[int] | None] = (0, [])
     try:
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while exit_event is None:
+            while not ended:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    if timed_out or ended:  # the supervisor did not answer in time
-                        break
                     timed_out = True
-                    os.kill(proc.pid, signal.SIGTERM)  # the supervisor kills the cells' whole tree
-                    deadline = time.monotonic() + EXIT_GRACE
-                    continue
-                if not selector.select(left):
+                    break
+                if not selector.select(min(left, KERNEL_POLL)):
+                    if proc.poll() is not None:  # died, while a child it left keeps the pipe open
+                        break
                     continue
                 data = os.read(fd, 1 << 16)
                 if not data:
@@ -173,22 +207,36 @@ def _run_kernel(cells: list[Cell], *, cwd: Path, timeout: float, keep_going: boo
                         # Output between cells (a background child, say) goes to the cell before.
                         target = current if current is not None else (results[-1].index if results else todo[0])
                         buffers[target].add(item)
-                    elif "start" in item and not timed_out:
+                    elif "start" in item:
                         current, started = item["start"], time.monotonic()
                         deadline = started + timeout
                         on_start(by_index[current])
-                    elif "done" in item and not timed_out:
+                    elif "done" in item:
                         index = item["done"]
                         todo.remove(index)
                         finish(CellResult(index, by_index[index].line, CellStatus(item["status"]), item["duration"],
                                           buffers[index].text(), item["figures"], error=_cell_error(item["error"])))
                         current, deadline = None, time.monotonic() + max(timeout, STARTUP_ALLOWANCE)
                     elif "end" in item:
-                        ended, deadline = True, time.monotonic() + EXIT_GRACE
-                    elif "exit" in item:
-                        exit_event = item
+                        ended = True
+            if timed_out:
+                killed = _kill_tree(proc, token)
+                # What the cell printed before it was killed may still sit in the pipe.
+                drain_until = time.monotonic() + 1.0
+                while time.monotonic() < drain_until and selector.select(drain_until - time.monotonic()):
+                    data = os.read(fd, 1 << 16)
+                    if not data:
+                        break
+                    for kind, item in stream.feed(data):
+                        if kind == "output" and todo:
+                            buffers[current if current is not None else todo[0]].add(item)
+        if ended:
+            try:
+                proc.wait(EXIT_GRACE)  # the kernel kills what the cells left running, then exits
+            except subprocess.TimeoutExpired:
+                pass
     finally:
-        _kill_group(proc)  # the supervisor and what is left of its group, whatever happened above
+        _kill_group(proc)  # whatever happened above, the kernel and its group end here
         proc.wait()
         proc.stdout.close()
     died = not ended and bool(todo)
@@ -196,24 +244,27 @@ def _run_kernel(cells: list[Cell], *, cwd: Path, timeout: float, keep_going: boo
         index = current if current is not None else todo[0]
         buffers[index].add(stream.rest())
         if timed_out:
-            survivors = exit_event["survivors"] if exit_event else None
-            status, error = CellStatus.TIMEOUT, CellTimeoutError(
-                timeout, exit_event["killed"] if exit_event else 0, survivors)
+            status, error = CellStatus.TIMEOUT, CellTimeoutError(timeout, *killed)
         else:
-            status, error = CellStatus.ERROR, _death(exit_event["exit"] if exit_event else proc.returncode)
+            if os.path.isdir("/proc"):  # the kernel's tree is gone with it; its token still marks what it started
+                from studykit.cells.kernel import kill_tree, marked
+
+                kill_tree(lambda: marked(TOKEN_VARIABLE, token))
+            status, error = CellStatus.ERROR, _death(proc.returncode)
         finish(CellResult(index, by_index[index].line, status, time.monotonic() - started,
                           buffers[index].text(str(error)), error=error))
     return results, died
 
 
-def run_cells(cells: list[Cell], *, cwd: Path, timeout: float, keep_going: bool,
+def run_cells(kernel: Kernel, cells: list[Cell], *, cwd: Path, timeout: float, keep_going: bool,
               figdir: Path, stem: str, on_start=lambda cell: None,
               on_done=lambda result: None) -> list[CellResult]:
-    """Run the cells in order in one kernel; a result for each cell that ran."""
+    """Run the cells in order in `kernel` (started in `cwd`); a result for each cell that ran."""
     results: list[CellResult] = []
     remaining = list(cells)
     while remaining:
-        batch, died = _run_kernel(remaining, cwd=cwd, timeout=timeout, keep_going=keep_going,
+        kernel = kernel if not results else start_kernel(cwd)
+        batch, died = _run_kernel(kernel, remaining, timeout=timeout, keep_going=keep_going,
                                   figdir=figdir, stem=stem, fresh=bool(results),
                                   on_start=on_start, on_done=on_done)
         results += batch
