@@ -32,7 +32,7 @@ def test_demo_builds_a_vault_with_linked_equations_and_is_idempotent(tmp_path):
     for n in range(1, 5):
         assert f"### Eq.{n} " in text
         assert f"![[vit-2010.11929-eq{n}-shapes.png]]" in text
-    assert text.count("```output") == 4 and "(2, 197, 768)" in text  # the cells ran
+    assert text.count("```cell-output") == 4 and "(2, 197, 768)" in text  # the cells ran
     assert "file://" in text and "vit_impl/sublayers.py" in text
     for embed in re.findall(r"!\[\[([^\]|#]+)", text):  # every embed points at a file that exists
         assert list(vault.rglob(Path(embed).name)), embed
