@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 from studykit.cli import main
-from vit_impl.train import model_kwargs, warmup_cosine
 from vit_impl.train_args import build_parser, resolve
 from vit_impl.train_config import TrainConfig
 from vit_impl.train_data import crop_flip
+from vit_impl.train_model import model_kwargs, warmup_cosine
 
 TINY = ["--dataset", "shapes", "--img-size", "16", "--embed-dim", "16", "--depth", "1", "--num-heads", "2",
         "--train-size", "256", "--val-size", "64", "--batch-size", "64", "--threads", "1"]
