@@ -148,6 +148,16 @@ def test_timeout_kills_a_daemon_that_left_the_session_and_says_so(tmp_path):
     assert gone(int(result.output.split("\n")[0])) and gone(int((tmp_path / "daemon.pid").read_text()))
 
 
+def test_killing_a_timed_out_tree_leaves_the_caller_s_other_children_alone(tmp_path):
+    import subprocess
+    import sys
+
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(7)"])
+    path = note(tmp_path, cell("import time\ntime.sleep(30)"))
+    assert statuses(run_note(path, timeout=1)) == ["timeout"]
+    assert other.wait(timeout=30) == 7  # its exit status was not taken by the kill
+
+
 def test_a_daemon_does_not_outlive_a_clean_run(tmp_path):
     path = note(tmp_path, cell(DAEMON + "print('started')"))
     report = run_note(path, timeout=10)

@@ -149,10 +149,11 @@ def _reap():
         pass
 
 
-def kill_tree(find, first=()):
+def kill_tree(find, first=(), reap=False):
     """Stop, then kill, `first` and every pid `find()` returns; return (how many, the pids still alive).
 
     Stopped first, so that none can fork, or exit and cut the parent chain, while we look.
+    `reap`: wait for any child of this process (only where all of them are the cells').
     """
     stopped = set(first)
     _signal_all(stopped, signal.SIGSTOP)
@@ -171,7 +172,8 @@ def kill_tree(find, first=()):
     _signal_all(stopped, signal.SIGKILL)
     deadline = time.monotonic() + 2.0
     while True:
-        _reap()  # our own children among them are zombies until reaped
+        if reap:
+            _reap()  # our own children among them are zombies until reaped
         left = sorted(pid for pid in stopped if _alive(pid))
         if not left or time.monotonic() > deadline:
             return len(stopped), left
@@ -192,7 +194,7 @@ def _kill_descendants():
     # No child left means, for a subreaper, no descendant at all: the usual case costs no /proc walk.
     if _has_children() and os.path.isdir("/proc"):
         me = os.getpid()
-        kill_tree(lambda: descendants(me))
+        kill_tree(lambda: descendants(me), reap=True)
 
 
 def _become_subreaper():
