@@ -418,6 +418,6 @@ def test_an_editor_saving_every_50_ms_during_100_runs_loses_no_save(tmp_path):
     merged = sum(r.merged for r in reports)
     print(f"\n100 runs, {saves} editor saves, {merged} runs merged into a newer save, "
           f"{sum(bool(r.lost) for r in reports)} reported outputs not written, {len(lost)} saves lost")
-    assert saves >= 100 and lost == []
+    assert lost == [] and saves >= 20 and merged >= 10  # the editor really saved during the runs
     assert all(r.written or r.lost for r in reports)  # each run's new output went in, or it said so
     assert text.count("```cell-output") == 1 and text.startswith("# Notes\n")
