@@ -73,6 +73,34 @@ def test_a_note_gone_during_the_run_exits_3_and_says_nothing_was_written(vault):
     assert not (vault / "Gone.md").exists() and "cell-output" not in (vault / "Moved.md").read_text()
 
 
+def test_ctrl_c_ends_the_cells_and_a_daemon_they_started(vault):
+    import os
+    import signal
+    import time
+
+    (vault / "Daemon.md").write_text(
+        f"{FENCE}python run\nimport subprocess, time\n"
+        "p = subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+        "open('daemon.pid', 'w').write(str(p.pid))\ntime.sleep(60)\n"
+        f"{FENCE}\n")
+    run = subprocess.Popen([sys.executable, "-m", "studykit", "run", "Daemon.md"], cwd=vault,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid_file = vault / "daemon.pid"
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=30)
+    pid = int(pid_file.read_text())
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the daemon outlived Ctrl-C")
+
+
 @pytest.mark.parametrize("args, message", [
     (["Missing.md"], "no such note"),
     (["paper.pdf"], "not a Markdown note"),

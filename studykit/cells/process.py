@@ -120,7 +120,10 @@ def _cell_error(error: list | None) -> CellExecutionError | None:
 
 
 def _kill_tree(proc: subprocess.Popen, token: str) -> tuple[int, list[int] | None]:
-    """Kill the kernel and every process of this run: (how many, the survivors); survivors None without /proc."""
+    """Kill the kernel and every process of this run: (how many, the survivors); survivors None without /proc.
+
+    Its tree while it lives (it is a subreaper); after it died, what carries the run's token.
+    """
     if not os.path.isdir("/proc"):
         _kill_group(proc)
         return 1, None
@@ -236,6 +239,8 @@ def _run_kernel(kernel: Kernel, cells: list[Cell], *, timeout: float, keep_going
             except subprocess.TimeoutExpired:
                 pass
     finally:
+        if not ended and not timed_out:  # it died, or we were interrupted (Ctrl-C): its tree goes too
+            _kill_tree(proc, token)
         _kill_group(proc)  # whatever happened above, the kernel and its group end here
         proc.wait()
         proc.stdout.close()
@@ -246,10 +251,6 @@ def _run_kernel(kernel: Kernel, cells: list[Cell], *, timeout: float, keep_going
         if timed_out:
             status, error = CellStatus.TIMEOUT, CellTimeoutError(timeout, *killed)
         else:
-            if os.path.isdir("/proc"):  # the kernel's tree is gone with it; its token still marks what it started
-                from studykit.cells.kernel import kill_tree, marked
-
-                kill_tree(lambda: marked(TOKEN_VARIABLE, token))
             status, error = CellStatus.ERROR, _death(proc.returncode)
         finish(CellResult(index, by_index[index].line, status, time.monotonic() - started,
                           buffers[index].text(str(error)), error=error))
