@@ -48,8 +48,8 @@ def main() -> None:
     reached = next((r for r in history if r["val_top1"] >= TARGET), None)
     print(f"\nmachine: {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} thread(s); "
           f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
-    print(f"model: {config['embed_dim']}d x {config['depth']} blocks, patch {config['patch_size']}, "
-          f"{config['img_size']} px; batch {config['batch_size']}, {len(history)} epochs")
+    print(f"model: {config.embed_dim}d x {config.depth} blocks, patch {config.patch_size}, "
+          f"{config.img_size} px; batch {config.batch_size}, {len(history)} epochs")
     print(f"{'epoch':>5} {'val top-1':>9} {'img/s':>7} {'s/epoch':>8} {'wall s':>7}")
     for r in history:
         print(f"{r['epoch']:>5} {100 * r['val_top1']:>8.2f}% {r['images_per_s']:>7.0f} {r['epoch_seconds']:>8.1f} "

@@ -29,7 +29,7 @@ def test_run_prints_a_summary_and_caches_the_second_time(vault):
     done = studykit("run", "Note.md", cwd=vault)
     assert done.returncode == 0, done.stderr
     assert "Note.md: 2 ran; note written" in done.stdout
-    assert "```output\nx is 20\n```" in (vault / "Note.md").read_text()
+    assert "```cell-output\nx is 20\n```" in (vault / "Note.md").read_text()
     again = studykit("run", "Note.md", cwd=vault)
     assert again.returncode == 0 and "cached" in again.stdout and "note unchanged" in again.stdout
 
@@ -58,18 +58,57 @@ def test_a_timeout_exits_1(vault):
     assert done.returncode == 1 and "timeout" in done.stdout
 
 
-def test_note_changed_during_the_run_exits_3(vault):
-    (vault / "Edit.md").write_text(f"{FENCE}python run\nopen('Edit.md', 'a').write('typed\\n')\n{FENCE}\n")
+def test_a_save_during_the_run_is_merged_and_exits_0(vault):
+    (vault / "Edit.md").write_text(f"{FENCE}python run\nopen('Edit.md', 'a').write('typed\\n')\nprint(5)\n{FENCE}\n")
     done = studykit("run", "Edit.md", cwd=vault)
-    assert done.returncode == 3 and "nothing written" in done.stdout
-    assert "```output" not in (vault / "Edit.md").read_text()
+    assert done.returncode == 0 and "outputs merged into your new text" in done.stdout
+    text = (vault / "Edit.md").read_text()
+    assert "```cell-output\n5\n```" in text and text.endswith("typed\n")
+
+
+def test_a_note_gone_during_the_run_exits_3_and_says_nothing_was_written(vault):
+    (vault / "Gone.md").write_text(f"{FENCE}python run\nimport os\nos.rename('Gone.md', 'Moved.md')\n{FENCE}\n")
+    done = studykit("run", "Gone.md", cwd=vault)
+    assert done.returncode == 3 and "nothing written (cell 1); run again" in done.stdout
+    assert not (vault / "Gone.md").exists() and "cell-output" not in (vault / "Moved.md").read_text()
+
+
+def test_ctrl_c_ends_the_cells_and_a_daemon_they_started(vault):
+    import os
+    import signal
+    import time
+
+    (vault / "Daemon.md").write_text(
+        f"{FENCE}python run\nimport subprocess, time\n"
+        "p = subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+        "open('daemon.pid', 'w').write(str(p.pid))\ntime.sleep(60)\n"
+        f"{FENCE}\n")
+    run = subprocess.Popen([sys.executable, "-m", "studykit", "run", "Daemon.md"], cwd=vault,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid_file = vault / "daemon.pid"
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=30)
+    pid = int(pid_file.read_text())
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the daemon outlived Ctrl-C")
 
 
 @pytest.mark.parametrize("args, message", [
     (["Missing.md"], "no such note"),
     (["paper.pdf"], "not a Markdown note"),
     (["Note.md", "--cell", "3"], "no cell 3 (the note has 2 cells)"),
-    (["Note.md", "--timeout", "0"], "must be more than 0 seconds"),
+    (["Note.md", "--timeout", "0"], "--timeout 0: must be a number of seconds more than 0"),
+    (["Note.md", "--timeout", "-5"], "--timeout -5: must be a number of seconds more than 0"),
+    (["Note.md", "--timeout", "inf"], "--timeout inf: must be a number of seconds more than 0"),
+    (["Note.md", "--timeout", "nan"], "--timeout nan: must be a number of seconds more than 0"),
 ])
 def test_bad_input_exits_2_with_one_line(vault, args, message):
     (vault / "paper.pdf").write_bytes(b"%PDF-1.7\n")

@@ -34,7 +34,7 @@ def test_demo_builds_a_vault_with_linked_equations_and_is_idempotent(tmp_path):
     for n in range(1, 5):
         assert f"### Eq.{n} " in text
     assert "![[vit-2010.11929-model-shapes.png]]" in text and "-eq1-shapes.png" not in text  # lean by default
-    assert text.count("```output") == 4 and "(2, 197, 768)" in text  # the cells ran
+    assert text.count("```cell-output") == 4 and "(2, 197, 768)" in text  # the cells ran
     # The implementing code is in the note itself, with its place in the package.
     assert text.count("> [!example]- 实现 (Implemented by)") == 4 and "`vit_impl/sublayers.py`, lines " in text
     assert "> class ClassTokenNorm(nn.Module):" in text

@@ -12,7 +12,10 @@ import torch
 from PIL import Image
 
 from studykit.cli import main
-from vit_impl.train import crop_flip, warmup_cosine
+from vit_impl.train_args import build_parser, resolve
+from vit_impl.train_config import TrainConfig
+from vit_impl.train_data import crop_flip
+from vit_impl.train_model import model_kwargs, warmup_cosine
 
 TINY = ["--dataset", "shapes", "--img-size", "16", "--embed-dim", "16", "--depth", "1", "--num-heads", "2",
         "--train-size", "256", "--val-size", "64", "--batch-size", "64", "--threads", "1"]
@@ -69,6 +72,31 @@ def test_one_epoch_then_resume_one_epoch_equals_two_epochs_straight(tmp_path):
     assert len(metrics(resumed)) == 1
     assert train(resumed, "--epochs", "2", "--resume") == 0
     assert without_timing(metrics(resumed)) == without_timing(metrics(straight))
+
+
+def test_resume_reads_last_pt_once(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "2", "--stop-after", "1") == 0
+    real_load, loaded = torch.load, []
+
+    def counting_load(f, *args, **kwargs):
+        loaded.append(str(f))
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    assert train(out, "--epochs", "2", "--resume") == 0
+    assert loaded.count(str(out / "last.pt")) == 1
+
+
+def test_the_configuration_is_frozen_and_with_model_only_the_sizes_given_override_it():
+    config = resolve(build_parser().parse_args(["--model", "vit_tiny_patch16_224", "--embed-dim", "96",
+                                                "--img-size", "32"]))
+    assert isinstance(config, TrainConfig) and config.size_overrides == {"embed_dim"}
+    with pytest.raises(AttributeError):
+        config.lr = 1.0
+    kw = model_kwargs(config, num_classes=10)
+    assert (kw["embed_dim"], kw["depth"], kw["num_heads"], kw["patch_size"]) == (96, 12, 3, 16)  # depth etc. the model's
+    assert "size_overrides" not in config.plain() and config.plain()["recipe"] == "shapes"
 
 
 def test_bad_runs_are_one_line_and_exit_2(tmp_path, capsys):

@@ -6,6 +6,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vit_impl.train_config import TrainConfig
 
 # A recipe is a complete set of defaults; options given on the command line win over it.
 RECIPES: dict[str, dict] = {
@@ -82,12 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve(args: argparse.Namespace) -> dict:
+def resolve(args: argparse.Namespace) -> TrainConfig:
     """The recipe's defaults overlaid with the options given: the run's full configuration."""
+    from dataclasses import fields
+
+    from vit_impl.train_config import SIZE_OPTIONS, TrainConfig
+
     recipe = args.recipe or DEFAULT_RECIPE[args.dataset or "shapes"]
-    config = dict(RECIPES[recipe], recipe=recipe)
-    given = {k: v for k, v in vars(args).items() if v is not None and k not in ("func", "command")}
-    config.update(given)
-    config["recipe"] = recipe
-    config["_given"] = tuple(given)  # with --model, only size options given explicitly override its config
-    return config
+    known = {f.name for f in fields(TrainConfig)}
+    given = {k: v for k, v in vars(args).items() if v is not None and k in known}
+    return TrainConfig(**{**RECIPES[recipe], **given, "recipe": recipe},
+                       size_overrides=frozenset(given) & frozenset(SIZE_OPTIONS))

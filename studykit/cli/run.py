@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from studykit.errors import UserError
 DESCRIPTION = """\
 Run the ```python run cells of a note (also `python {run}` and `run-python`) in order in one
 fresh Python process with the note's folder as working directory, and write each cell's output
-into an ```output block right after it, figures as PNGs into the vault's attachment folder.
+into a ```cell-output block right after it, figures as PNGs into the vault's attachment folder.
 Cells whose source and every source above them are unchanged since their last clean run are
-cached; if any must run, the run starts from the first cell.
+cached; if any must run, the run starts from the first cell. If you save the note while the
+cells run, the outputs go into your new text (never over it).
 Exit status: 0 all ran, 1 a cell failed or timed out, 2 bad input, 3 the note changed during the
-run (nothing written)."""
+run so that some output could not be written (the cell's source changed, or the note moved)."""
 
 
 def add_parser(subparsers) -> None:
@@ -64,27 +66,41 @@ def _last_line(text: str) -> str:
     return text.strip().rsplit("\n", 1)[-1] if text.strip() else ""
 
 
+def _cells(indices: list[int]) -> str:
+    return f"cell{'s' * (len(indices) != 1)} {', '.join(map(str, indices))}"
+
+
+def _state(report) -> str:
+    if report.changed and not report.written:
+        return f"the note changed while the cells ran: nothing written ({_cells(report.lost)}); run again"
+    if report.changed:
+        return (f"the note changed while the cells ran: outputs merged into it, except {_cells(report.lost)} "
+                f"(its source changed); run again")
+    if report.merged:
+        return "the note changed while the cells ran: outputs merged into your new text"
+    return "note written" if report.written else "note unchanged"
+
+
 def _summary(report) -> list[str]:
+    from studykit.cells import CellStatus
+
     lines = []
     for r in report.results:
-        what = f"{r.status:<8} {r.duration:6.2f} s" if r.status not in ("cached", "skipped") else r.status
-        detail = _last_line(r.output) if r.status in ("error", "timeout") else ""
+        what = f"{r.status:<8} {r.duration:6.2f} s" if r.status.ran else r.status
+        detail = _last_line(r.output) if r.status.failed else ""
         if r.fresh_process:
             detail = (detail + "  " if detail else "") + "(fresh process: earlier cells' names are gone)"
         lines.append(f"cell {r.index:>2}  line {r.line:<5} {what}  {detail}".rstrip())
-    failed = [r.index for r in report.results if r.status in ("error", "timeout")]
-    ran = [r for r in report.results if r.status in ("ok", "error", "timeout")]
+    failed = [r.index for r in report.results if r.status.failed]
+    ran = [r for r in report.results if r.status.ran]
     counts = f"{len(ran)} ran" + (f", {len(failed)} failed (cell {', '.join(map(str, failed))})" if failed else "")
     if failed:
-        not_run = [r.index for r in report.results if r.status == "skipped" and r.index > failed[0]]
+        not_run = [r.index for r in report.results if r.status == CellStatus.SKIPPED and r.index > failed[0]]
         if not_run:
             counts += f", not run: cell {', '.join(map(str, not_run))}"
     if not report.results:
         counts = "no code cells (```python run)"
-    if report.changed:
-        state = "the note changed while the cells ran: nothing written; run again"
-    else:
-        state = "note written" if report.written else "note unchanged"
+    state = _state(report)
     lines.append(f"{report.path}: {counts}; {state}")
     return lines
 
@@ -92,17 +108,16 @@ def _summary(report) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from studykit.cells import run_note
 
-    if not args.timeout > 0:
-        raise UserError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
+    if not (args.timeout > 0 and math.isfinite(args.timeout)):
+        raise UserError(f"--timeout {args.timeout:g}: must be a number of seconds more than 0")
     with _progress() as (on_start, on_done):
         report = run_note(args.note, cells=args.cell, timeout=args.timeout, keep_going=args.keep_going,
                           force=args.force, on_start=on_start, on_done=on_done)
     if args.json:
         for result in report.results:
             print(json.dumps(result.to_json(), ensure_ascii=False))
-        if report.changed:
-            print(f"studykit: {report.path}: the note changed while the cells ran; nothing written",
-                  file=sys.stderr)
+        if report.changed or report.merged:
+            print(f"studykit: {report.path}: {_state(report)}", file=sys.stderr)
     else:
         print("\n".join(_summary(report)))
     return report.exit_code
