@@ -16,8 +16,11 @@ Facts of the plugin this file checks against, from its source:
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -55,9 +58,15 @@ def test_the_guide_s_illustrative_snippets_get_no_run_button(tmp_path):
     shutil.copy(TEMPLATES / "learning_guide.md.j2", tmp_path / USER_TEMPLATES)
     text = render_guide(tmp_path)
     blocks = code_classes(text)
-    snippets = [c for c, body in blocks if "self." in body]  # x = self.proj(x), self.fc1(x)...
-    assert len(snippets) == 5 and any("x = self.proj(x)" in body for _, body in blocks)
-    assert not [c for c, _ in blocks if has_run_button(c)]  # the guide has no cell: nothing to click
+    snippets = [c for c, body in blocks if "self." in body or "attn.shape" in body]  # x = self.proj(x), ...
+    assert len(snippets) >= 5 and any("x = self.proj(x)" in body for _, body in blocks)
+    assert not [c for c in snippets if has_run_button(c)]
+    # What does get a Run button (the small-tensor experiment) must run on its own, as a click runs it.
+    for css_class, body in blocks:
+        if has_run_button(css_class):
+            code = html.unescape(body)
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, (code, done.stderr)
 
 
 def test_cells_get_a_run_button_and_their_stored_output_stays_visible(tmp_path):
