@@ -19,13 +19,18 @@ note's regions: everything outside regions is kept byte for byte. The merge rule
   own line endings;
 - region edited by the reader: kept; a conflict is reported only when the rendered content
   differs from what studykit last wrote (the reader misses an update);
-- region no longer rendered: removed when unedited, else kept and reported;
+- region no longer rendered: removed only when this note's record (`known`) says studykit wrote
+  it and it is unedited; edited, it is kept and reported; a region studykit never wrote here (pasted
+  from another note, say) is the reader's text and stays as it is;
 - region rendered but absent from the note: if its name is in `known` (studykit wrote it
   before), the reader deleted it and it stays deleted; otherwise it is new and is inserted
   after the nearest preceding region of the rendered note that the note has (or before the
   nearest following one, or at the end), separated by a blank line;
 - broken markers (begin without end, duplicated names, nesting): that region's text is left
   exactly as it is and reported.
+
+Markers count only where studykit writes them: at the start of a line (at most 3 spaces in, as
+CommonMark allows), outside fenced code blocks, so a reader quoting a note in ``` is not a region.
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-_MARKER = re.compile(r"^[ \t]*%% studykit:(begin|end) (\S+?)(?: ([0-9a-f]{8}))? %%[ \t]*\r?$", re.M)
+# A marker line, or a line that opens or closes a fenced code block (CommonMark: up to 3 spaces in).
+_LINE = re.compile(
+    r"^ {0,3}(?:%% studykit:(?P<kind>begin|end) (?P<name>\S+?)(?: (?P<digest>[0-9a-f]{8}))? %%[ \t]*\r?"
+    r"|(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*))$",
+    re.M,
+)
 _NAME = re.compile(r"^[^\s%]+$")
 
 
@@ -98,8 +108,26 @@ class Parsed:
     problems: dict[str, str]  # region name -> what is wrong with its markers
 
 
+_NO_END = "begin marker without an end marker"
+
+
 def _line_end(text: str, pos: int) -> int:
     return pos + 1 if text.startswith("\n", pos) else pos
+
+
+def _markers(text: str):
+    """The marker matches of `text` that lie outside fenced code blocks, in order."""
+    fence = ""  # the opening fence's run of ` or ~ while inside a block
+    for m in _LINE.finditer(text):
+        run = m["fence"]
+        if run is None:
+            if not fence:
+                yield m
+        elif not fence:
+            if not (run[0] == "`" and "`" in m["info"]):  # a backtick fence's info has no backtick
+                fence = run
+        elif run[0] == fence[0] and len(run) >= len(fence) and not m["info"].strip():
+            fence = ""
 
 
 def parse(text: str) -> Parsed:
@@ -107,23 +135,23 @@ def parse(text: str) -> Parsed:
     regions: list[ManagedRegion] = []
     problems: dict[str, str] = {}
     open_: tuple[str, int, int, str] | None = None  # name, start, content_start, newline
-    for m in _MARKER.finditer(text):
-        kind, name, digest = m.groups()
+    for m in _markers(text):
+        kind, name, digest = m["kind"], m["name"], m["digest"]
         if kind == "begin":
             if open_:
-                problems.setdefault(open_[0], "begin marker without an end marker")
-            line = text[m.start() : _line_end(text, m.end())]
-            open_ = (name, m.start(), _line_end(text, m.end()), "\r\n" if line.endswith("\r\n") else "\n")
+                problems.setdefault(open_[0], _NO_END)
+            content_start = _line_end(text, m.end())
+            open_ = (name, m.start(), content_start, "\r\n" if text.endswith("\r\n", 0, content_start) else "\n")
         elif open_ is None or open_[0] != name:
-            problems.setdefault(name, "end marker without a begin marker")
             if open_:
-                problems.setdefault(open_[0], "begin marker without an end marker")
+                problems.setdefault(open_[0], _NO_END)
                 open_ = None
+            problems.setdefault(name, "end marker without a begin marker")
         else:
             regions.append(ManagedRegion(name, open_[1], open_[2], m.start(), _line_end(text, m.end()), digest, open_[3]))
             open_ = None
     if open_:
-        problems.setdefault(open_[0], "begin marker without an end marker")
+        problems.setdefault(open_[0], _NO_END)
     seen: set[str] = set()
     for region in regions:
         if region.name in seen:
@@ -183,11 +211,14 @@ def merge(existing: str, rendered: str, *, force: bool = False, known: set[str] 
     for name, problem in parsed.problems.items():
         result.conflicts.append(f"{name}: {problem}; left as it is")
 
+    wrote = set(known or ())  # what this note's record says studykit wrote into it
+    ours: set[str] = set()  # regions of the merged note that studykit wrote
     texts: dict[str, str] = {}  # kept region -> its text in the merged note
     for r in parsed.regions:
         text = existing[r.start : r.end]
         edited = r.edited(existing)
         if r.name in new:
+            ours.add(r.name)
             fresh_hash = content_hash(new[r.name])
             if not edited or force:
                 text = _region_text(r.name, new[r.name], r.newline) + r.end_line_ending(existing)
@@ -195,10 +226,11 @@ def merge(existing: str, rendered: str, *, force: bool = False, known: set[str] 
                 text = existing[r.start : r.content_end] + end_marker(r.name, fresh_hash) + r.end_line_ending(existing)
             elif fresh_hash != r.stored_hash:
                 result.conflicts.append(f"{r.name}: you edited this region; kept (--force overwrites it)")
-        elif not edited or force:
-            result.removed.append(r.name)
-            continue
-        else:
+        elif r.name in wrote:
+            if not edited or force:
+                result.removed.append(r.name)
+                continue
+            ours.add(r.name)
             result.conflicts.append(f"{r.name}: no longer generated, but you edited it; kept")
         texts[r.name] = text
 
@@ -247,5 +279,5 @@ def merge(existing: str, rendered: str, *, force: bool = False, known: set[str] 
             out.append(nl)
         out += [nl + _region_text(n, new[n], nl) + nl for n in tail]
     result.text = "".join(out)
-    result.known = sorted({*texts, *placed, *result.deleted_by_reader, *parsed.problems})
+    result.known = sorted({*ours, *placed, *result.deleted_by_reader, *(set(parsed.problems) & (wrote | set(new)))})
     return result
