@@ -87,11 +87,33 @@ def test_generated_key_dropped_when_no_longer_rendered():
     assert fm.load(merged.text) == {"title": "t", "mine": 1}
 
 
-def test_yaml_that_lines_cannot_split_falls_back_to_values():
-    old = "base: &b {x: 1}\ncopy: *b\n? complex\n: key\ntitle: old\n"
+def test_front_matter_that_lines_cannot_merge_exactly_is_left_byte_for_byte():
+    # Issue 10.4: these were re-dumped, deleting the reader's comments and the first of two values.
+    cases = {
+        "# mine\nbase: &b {x: 1}\ncopy: *b\n? complex\n: key\ntitle: old\n":
+            "properties studykit cannot tell apart line by line (a complex or anchored key)",
+        "# my comment\nmine: first\ntitle: old\nmine: second\n": "property 'mine' is given twice",
+        "title: old\nauthors:\n  # the first author is wrong\n  - Someone\n": "property 'authors' holds a comment",
+        "title: old   # keep this\n": "property 'title' holds a comment",
+        "tags: [mine]  # my tags\n": "property 'tags' holds a comment",
+        "tags:\n# the first\n  - mine\n": "property 'tags' holds a comment",
+    }
+    for old, why in cases.items():
+        merged = fm.merge(old, RENDERED)
+        assert merged.text == old, old
+        assert merged.conflicts == [f"{why}{'' if why.endswith(')') or 'twice' in why else ' that refreshing it would drop'}"
+                                    "; properties left as they are, generated ones not refreshed"], old
+
+
+def test_comments_that_no_rewrite_touches_are_fine():
+    # a '#' inside a value, a comment on a key that does not change, comments after a generated key
+    old = ("title: 'ViT: An Image is Worth 16x16 Words'\nrating: 5  # of 5\n"
+           "doi: 10.1/x\n# my note on the DOI\n\n# another\nsource: 'a # b'\nmine: |\n  # not a comment\n")
     merged = fm.merge(old, RENDERED)
-    values = fm.load(merged.text)
-    assert values["copy"] == {"x": 1} and values["complex"] == "key" and values["title"].startswith("ViT")
+    assert not merged.conflicts
+    assert merged.text.startswith("title: 'ViT: An Image is Worth 16x16 Words'\nauthors:\n")
+    assert merged.text.endswith("rating: 5  # of 5\ndoi:\n# my note on the DOI\n\n# another\nstudykit-id: pdf:abc\n"
+                                "source: 'a # b'\nmine: |\n  # not a comment\n")
 
 
 def test_merge_values_and_merge_tags():
@@ -118,3 +140,65 @@ def test_obsidian_reads_yes_and_no_as_text_and_so_do_we():
 def test_unicode_line_separators_inside_values_do_not_split_lines():
     reader = "note: a\x85b\u2028c\nstudykit-id: pdf:1\n"
     assert fm.merge(reader, fm.dump({"studykit-id": "pdf:1", "title": "t"})).text.startswith(reader)
+
+
+def test_odd_front_matter_the_reader_may_leave():
+    # Issue 16: each of these crashed, dropped lines or lost tags.
+    empty = fm.merge("", RENDERED)
+    assert empty.text == RENDERED and not empty.conflicts
+    blank_tags = fm.merge("tags:\ntitle: old\n", RENDERED)
+    assert blank_tags.text.startswith("tags:\n  - paper\n  - vit\n") and not blank_tags.conflicts
+    assert "\ntitle: 'ViT: An Image is Worth 16x16 Words'\n" in blank_tags.text
+    no_tags = fm.merge("mine: 1\n", RENDERED)
+    assert fm.load(no_tags.text)["tags"] == ["paper", "vit"] and no_tags.text.endswith("\nstudykit-id: pdf:abc\nmine: 1\n")
+    after = fm.merge("title: old\n# my comment on the title\n\nmine: 1\n", RENDERED)
+    assert after.text.startswith("title: 'ViT: An Image is Worth 16x16 Words'\n# my comment on the title\n\nauthors:\n")
+    listed = fm.merge("- a\n- b\n", RENDERED)
+    assert listed.text == "- a\n- b\n"
+    assert listed.conflicts == ["front matter is not a list of properties (key: value); properties left as they are"]
+    scalar = fm.merge("just text\n", RENDERED)
+    assert scalar.text == "just text\n" and scalar.conflicts
+    broken = fm.merge("title: [unclosed\nmine: 1\n", RENDERED)
+    assert broken.conflicts == ["front matter is not valid YAML (line 3); properties left as they are"]
+
+
+def test_the_readers_tags_stay_when_the_rendering_has_none():
+    old = "tags: [mine, paper]\ntitle: old\n"
+    merged = fm.merge(old, fm.dump({"title": "new"}))
+    assert merged.text == "tags: [mine, paper]\ntitle: new\n"
+    assert "\ntags:\n  - paper\n  - extra\n  - vit\n" in fm.merge("tags: paper, extra\n", RENDERED).text
+    assert "\ntags: [paper, vit]\ndoi:\n" in fm.merge("tags: [paper, vit]\n", RENDERED).text
+
+
+def test_quoted_keys_dates_and_tuples():
+    old = '"my key": v\n\'title\': old\n"year": 1999\nadded: 2025-01-02\n'
+    merged = fm.merge(old, RENDERED)
+    assert not merged.conflicts
+    values = fm.load(merged.text)
+    assert values["my key"] == "v" and values["title"].startswith("ViT") and values["year"] == 2020
+    assert merged.text.startswith('"my key": v\ntitle: \'ViT')
+    assert values["added"] == datetime.date(2026, 11, 25)  # a generated date is refreshed
+    assert fm.dump({"pair": (1, 2), "when": datetime.datetime(2026, 1, 2, 3, 4, 5, 678)}) == \
+        "pair:\n  - 1\n  - 2\nwhen: 2026-01-02T03:04:05\n"
+    assert fm.dump({"s": {"b", }}) == "s:\n  - b\n" and fm.dump({}) == ""
+
+
+def test_generated_keys_given_explicitly():
+    old = "title: t\ndoi: 10.1/x\nmine: 1\nyear: 1999\n"
+    rendered = fm.dump({"title": "t2", "year": 2020, "extra": "e"})
+    merged = fm.merge(old, rendered, generated_keys={"title", "doi", "extra"})
+    assert merged.text == "title: t2\nmine: 1\nyear: 1999\nextra: e\n"  # year is the reader's here
+
+
+def test_read_key_and_split_edge_cases():
+    assert fm.read_key("a: 1\nstudykit-id:   pdf:9  \r\n", "studykit-id") == "pdf:9"
+    assert fm.read_key("studykit-id:\n", "studykit-id") is None
+    assert fm.read_key("studykit-id: [x\n", "studykit-id") is None
+    assert fm.read_key("xstudykit-id: 1\n", "studykit-id") is None
+    part = fm.split("---\n---\nbody")
+    assert (part.open, part.yaml, part.close, part.body) == ("---\n", "", "---\n", "body")
+    part = fm.split("---  \na: 1\n...\nbody")
+    assert (part.yaml, part.close, part.body) == ("a: 1\n", "...\n", "body")
+    assert fm.split("---\na: 1\n---").join() == "---\na: 1\n---" and fm.split("---\na: 1\n---").body == ""
+    assert fm.split("x\n---\na: 1\n---\n").open == ""
+    assert fm.split_lines("a\nb\u2028c\r\nd") == ["a\n", "b\u2028c\r\n", "d"]

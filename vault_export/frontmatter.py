@@ -9,10 +9,11 @@ chunk of lines; the reader's chunks are kept byte for byte at their position (co
 odd formatting included), a generated key's chunk is replaced by the freshly rendered one
 (or dropped when the rendered note no longer has it), and `tags` becomes the union of both,
 the reader's tags first (re-dumped only when a tag is added). Keys new to the note are inserted
-after the key that precedes them in the rendered order. Where line chunks do not match what
-YAML reads (anchors, complex keys), the merge falls back to `merge_values` on the loaded
-mappings and re-dumps everything, values kept, formatting not. Front matter that is not valid
-YAML is never rewritten: the merge returns it unchanged with a conflict.
+after the key that precedes them in the rendered order. Front matter that this cannot merge
+exactly is never rewritten: the merge returns it unchanged with a conflict. That is front matter
+that is not valid YAML or not a mapping, a key given twice, a complex (`? key`) key, lines that do
+not split into one chunk per key (an anchor used as a key, say), a comment inside a generated key
+that refreshing it would drop, and any merge whose result would not load as the expected values.
 """
 
 from __future__ import annotations
@@ -244,19 +245,23 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
     newline = _newline_of(old_yaml) if old_yaml else _newline_of(new_yaml)
 
     out: list[tuple[str, str]] = []
+    dropped: list[str] = []  # keys whose rewritten lines would lose a comment of the reader's
     for key, raw in old_chunks.entries:
+        fresh = raw
         if key == "tags" and "tags" in new_raw:
-            raw = _merged_tags_chunk(raw, new_raw["tags"], newline)
+            fresh = _merged_tags_chunk(raw, new_raw["tags"], newline)
         elif key in generated:
             if key not in new_raw:
                 continue
             value, trivia = _split_trivia(raw)
-            fresh = _as_newline(new_raw[key], newline)
-            if not fresh.endswith("\n"):
-                fresh += newline
-            if fresh != value:
-                raw = fresh + trivia  # the reader's blank lines and comments after it stay
-        out.append((key, raw))
+            rendered = _as_newline(new_raw[key], newline)
+            if not rendered.endswith("\n"):
+                rendered += newline
+            if rendered != value:
+                fresh = rendered + trivia  # the reader's blank lines and comments after it stay
+        if fresh != raw and _has_comment(_split_trivia(raw)[0]):
+            dropped.append(key)
+        out.append((key, fresh))
     inserted = _insert_missing(dict(out), [(k, _as_newline(r, newline)) for k, r in new_chunks.entries], generated)
     text = old_chunks.prelude + "".join(r if r.endswith("\n") else r + newline for r in inserted.values())
     if text == old_yaml:
@@ -266,15 +271,37 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
         old_values = load(old_yaml)
     except FrontMatterError as exc:
         return FrontMatterMerge(old_yaml, [f"{exc}; properties left as they are"])
-    new_values = load(new_yaml)
-    expected = merge_values(old_values, new_values, generated_keys)
-    if [str(k) for k in old_values] == [k for k, _ in old_chunks.entries]:
-        try:
-            if list(load(text).items()) == list(expected.items()):
-                return FrontMatterMerge(text)
-        except FrontMatterError:
-            pass
-    return FrontMatterMerge(_as_newline(dump(expected), newline))
+    keys = [k for k, _ in old_chunks.entries]
+    twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+    if twice is not None:
+        return _kept(old_yaml, f"property {twice!r} is given twice")
+    if [str(k) for k in old_values] != keys:
+        return _kept(old_yaml, "properties studykit cannot tell apart line by line (a complex or anchored key)")
+    if dropped:
+        return _kept(old_yaml, f"property {dropped[0]!r} holds a comment that refreshing it would drop")
+    expected = merge_values(old_values, load(new_yaml), generated_keys)
+    try:
+        merged = list(load(text).items())
+    except FrontMatterError:
+        merged = None
+    if merged != list(expected.items()):
+        return _kept(old_yaml, "properties studykit cannot merge without rewriting your lines")
+    return FrontMatterMerge(text)
+
+
+def _kept(old_yaml: str, why: str) -> FrontMatterMerge:
+    return FrontMatterMerge(old_yaml, [f"{why}; properties left as they are, generated ones not refreshed"])
+
+
+def _has_comment(lines: str) -> bool:
+    """Whether the YAML `lines` hold a comment: a # that no token of theirs contains."""
+    if "#" not in lines:
+        return False
+    try:
+        spans = [(t.start_mark.index, t.end_mark.index) for t in yaml.scan(lines, Loader=yaml.SafeLoader)]
+    except yaml.YAMLError:
+        return True
+    return any(not any(a <= m.start() < b for a, b in spans) for m in re.finditer(r"(?:^|(?<=[ \t]))#", lines, re.M))
 
 
 def _merged_tags_chunk(raw: str, new_raw: str, newline: str) -> str:
