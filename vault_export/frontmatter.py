@@ -212,12 +212,14 @@ def _quoted_key(line: str) -> str:
     return str(next(iter(data))) if isinstance(data, dict) and data else line.strip()
 
 
-def _newline_of(text: str) -> str:
+def newline_of(text: str) -> str:
+    """The line ending of `text`'s first line: "\\r\\n" or "\\n"."""
     end = text.find("\n")
     return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
 
 
-def _as_newline(text: str, newline: str) -> str:
+def as_newline(text: str, newline: str) -> str:
+    """`text` with every line ending made `newline`."""
     text = text.replace("\r\n", "\n")
     return text.replace("\n", newline) if newline != "\n" else text
 
@@ -242,7 +244,7 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
     old_chunks, new_chunks = _chunks(old_yaml), _chunks(new_yaml)
     new_raw = dict(new_chunks.entries)
     generated = set(new_raw if generated_keys is None else generated_keys) - {"tags"}
-    newline = _newline_of(old_yaml) if old_yaml else _newline_of(new_yaml)
+    newline = newline_of(old_yaml) if old_yaml else newline_of(new_yaml)
 
     out: list[tuple[str, str]] = []
     dropped: list[str] = []  # keys whose rewritten lines would lose a comment of the reader's
@@ -254,7 +256,7 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
             if key not in new_raw:
                 continue
             value, trivia = _split_trivia(raw)
-            rendered = _as_newline(new_raw[key], newline)
+            rendered = as_newline(new_raw[key], newline)
             if not rendered.endswith("\n"):
                 rendered += newline
             if rendered != value:
@@ -262,7 +264,7 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
         if fresh != raw and _has_comment(_split_trivia(raw)[0]):
             dropped.append(key)
         out.append((key, fresh))
-    inserted = _insert_missing(dict(out), [(k, _as_newline(r, newline)) for k, r in new_chunks.entries], generated)
+    inserted = _insert_missing(dict(out), [(k, as_newline(r, newline)) for k, r in new_chunks.entries], generated)
     text = old_chunks.prelude + "".join(r if r.endswith("\n") else r + newline for r in inserted.values())
     if text == old_yaml:
         return FrontMatterMerge(old_yaml)
@@ -313,4 +315,4 @@ def _merged_tags_chunk(raw: str, new_raw: str, newline: str) -> str:
     merged = merge_tags(old_tags, new_tags)
     if isinstance(old_tags, list) and merged == _tag_list(old_tags):
         return raw
-    return _as_newline(dump({"tags": merged}), newline) + _split_trivia(raw)[1]
+    return as_newline(dump({"tags": merged}), newline) + _split_trivia(raw)[1]
