@@ -34,7 +34,7 @@ class ChecklistItem:
     note: str  # path of the note relative to the vault, with '/' separators
     line: int  # 0-based line of the task's marker in the note
     symbol: str  # the character between the brackets
-    text: str  # the task's first line, after the checkbox
+    text: str  # the task's text after the checkbox, a wrapped task's lines joined by a space
     heading: str = ""  # the nearest heading above it ("" before any heading)
     headings: list[str] = field(default_factory=list)  # every enclosing heading, outermost first
     fields: dict[str, str] = field(default_factory=dict)  # inline fields, e.g. {"check": "PatchEmbed"}
@@ -77,10 +77,11 @@ def parse_tasks(text: str, note: str = "") -> list[ChecklistItem]:
             and tokens[i + 1].type == "paragraph_open"
             and tokens[i + 2].type == "inline"
         ):
-            m = _TASK_RE.match(tokens[i + 2].content.split("\n", 1)[0])
+            first, *wrapped = tokens[i + 2].content.split("\n")
+            m = _TASK_RE.match(first)
             if not m:
                 continue
-            body = m.group(2).strip()
+            body = " ".join([m.group(2).strip(), *(line.strip() for line in wrapped)]).strip()
             titles = [h[1] for h in headings]
             items.append(ChecklistItem(
                 note=note, line=tok.map[0], symbol=m.group(1), text=body,
@@ -128,6 +129,16 @@ def find_task(items: list[ChecklistItem], query: str, where: str = "") -> Checkl
     raise UserError(f"{where}: no task matches {query!r}; candidates: {listing}")
 
 
+# Lines as Markdown counts them (markdown-it: \r\n, \r or \n), not str.splitlines, which also breaks
+# at U+2028, form feed, NEL and others, so that `ChecklistItem.line` indexes the right line.
+_SOURCE_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """`text`'s lines with their endings, as Markdown numbers them."""
+    return _SOURCE_LINE.findall(text)
+
+
 def mark_done(line: str, today: date) -> str:
     """A task's source line with its box ticked and the Tasks plugin's done date added."""
     eol = line[len(line.rstrip("\r\n")):]
@@ -160,7 +171,7 @@ def tick(note: Path, query: str, today: date | None = None, vault: Path | None =
     item = find_task(parse_tasks(text, rel), query, str(note))
     if item.status == DONE:
         return item, False
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     lines[item.line] = mark_done(lines[item.line], today or date.today())
     write_atomic(note, "".join(lines).encode("utf-8"))
     item.symbol = "x"
@@ -185,7 +196,7 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
         ]
         if not hits:
             continue
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         for it in hits:
             lines[it.line] = mark_done(lines[it.line], today or date.today())
             it.symbol = "x"

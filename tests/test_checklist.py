@@ -1,12 +1,14 @@
 """Tasks read from Markdown, and `tick` changing exactly one line."""
 
+import json
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from studykit.checklist import DONE, parse_tasks, scan_vault, tick, tick_checks
+from studykit.checklist import DONE, mark_done, parse_tasks, scan_vault, tick, tick_checks
 from studykit.errors import UserError
 
 NOTE = """---
@@ -103,3 +105,94 @@ def test_tick_cli(tmp_path):
     assert r.returncode == 0 and "ticked" in r.stdout
     r = run(tmp_path / "g.md", "task")
     assert r.returncode == 2 and "matches" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_tick_counts_lines_as_markdown_does(tmp_path):
+    # Issue 10.5: U+2028, form feed and NEL made str.splitlines count more lines than Markdown does,
+    # so tick changed the wrong task. A lone \r is a line break in Markdown (and in markdown-it).
+    note = tmp_path / "g.md"
+    text = ("---\ntitle: a\u2028b\n---\nintro\u2028still intro\x0cand\x85more\rnext line\n"
+            "- [ ] first\u2028task\n- [ ] second\r\n- [ ] third\n")
+    note.write_bytes(text.encode("utf-8"))
+    item, changed = tick(note, "third", date(2026, 11, 25))
+    assert changed and item.line == 7
+    assert note.read_bytes().decode("utf-8") == text.replace("- [ ] third\n", "- [x] third ✅ 2026-11-25\n")
+    tick(note, "second", date(2026, 11, 25))
+    tick(note, "first\u2028task", date(2026, 11, 25))
+    assert note.read_bytes().decode("utf-8") == text.replace("- [ ] third\n", "- [x] third ✅ 2026-11-25\n") \
+        .replace("- [ ] second\r\n", "- [x] second ✅ 2026-11-25\r\n") \
+        .replace("- [ ] first\u2028task\n", "- [x] first\u2028task ✅ 2026-11-25\n")
+
+
+def test_tick_checks_counts_lines_as_markdown_does(tmp_path):
+    text = "a\x85b\u2028c\x0cd\n- [ ] MLP [check:: MLP]\n- [ ] other\n"
+    (tmp_path / "n.md").write_bytes(text.encode("utf-8"))
+    [item] = tick_checks(tmp_path, ["MLP"], date(2026, 11, 25))
+    assert item.line == 1 and item.status == DONE
+    assert (tmp_path / "n.md").read_bytes().decode("utf-8") == text.replace(
+        "- [ ] MLP [check:: MLP]", "- [x] MLP [check:: MLP] ✅ 2026-11-25")
+
+
+def test_a_wrapped_task_is_found_by_its_whole_text(tmp_path):
+    note = tmp_path / "g.md"
+    text = "- [ ] implement the attention\n  module with [check:: Attention] a scale\n- [ ] other\n"
+    note.write_text(text, encoding="utf-8")
+    [first, _] = parse_tasks(text)
+    assert first.text == "implement the attention module with [check:: Attention] a scale"
+    assert first.title == "implement the attention module with a scale" and first.fields == {"check": "Attention"}
+    item, changed = tick(note, "attention module with a scale", date(2026, 11, 25))
+    assert changed and item.line == 0
+    assert note.read_text(encoding="utf-8") == text.replace(
+        "- [ ] implement the attention\n", "- [x] implement the attention ✅ 2026-11-25\n")
+
+
+def test_re_ticking_a_task_that_kept_an_old_done_date(tmp_path):
+    note = tmp_path / "g.md"
+    note.write_text("- [ ] read it ✅ 2026-01-02 ^b1\n- [ ] then ✅2026-01-03\n", encoding="utf-8")
+    tick(note, "read it", date(2026, 11, 25))
+    tick(note, "then", date(2026, 11, 25))
+    assert note.read_text(encoding="utf-8") == "- [x] read it ✅ 2026-11-25 ^b1\n- [x] then ✅ 2026-11-25\n"
+    with pytest.raises(ValueError, match="not a task line: 'plain'"):
+        mark_done("plain", date(2026, 11, 25))
+
+
+NOT_UTF8 = "- [ ] PatchEmbed [check:: PatchEmbed] caf\xe9\n".encode("latin-1")
+
+
+def test_a_note_that_is_not_utf8_is_never_rewritten(tmp_path):
+    # Issue 16: tick_checks skipped decoding it but went on with the previous note's text, writing
+    # that text into it; tick and the vault scan must not crash on it either.
+    (tmp_path / "a.md").write_text("- [ ] PatchEmbed [check:: PatchEmbed]\n- [ ] mine\n", encoding="utf-8")
+    (tmp_path / "b.md").write_bytes(NOT_UTF8)
+    ticked = tick_checks(tmp_path, ["PatchEmbed"], date(2026, 11, 25))
+    assert [it.note for it in ticked] == ["a.md"]
+    assert (tmp_path / "b.md").read_bytes() == NOT_UTF8
+    assert (tmp_path / "a.md").read_text(encoding="utf-8") == \
+        "- [x] PatchEmbed [check:: PatchEmbed] ✅ 2026-11-25\n- [ ] mine\n"
+    assert [(it.note, it.title) for it in scan_vault(tmp_path)] == [
+        ("a.md", "PatchEmbed"), ("a.md", "mine"), ("b.md", "PatchEmbed caf\ufffd")]
+    with pytest.raises(UserError, match=r"b.md: not UTF-8 text \(invalid continuation byte at byte 41\)$"):
+        tick(tmp_path / "b.md", "PatchEmbed")
+    assert (tmp_path / "b.md").read_bytes() == NOT_UTF8
+    with pytest.raises(UserError, match="not a folder"):
+        scan_vault(tmp_path / "a.md")
+
+
+def test_to_json_and_statuses():
+    [item] = parse_tasks("# H\n## Sub\n- [/] go [check:: MLP] ✅ 2026-01-01\n", "n.md")
+    assert item.to_json() == {"note": "n.md", "line": 3, "status": "in_progress", "symbol": "/", "text": "go",
+                              "heading": "Sub", "fields": {"check": "MLP"}}
+
+
+def test_check_tick_json_lists_the_ticked_tasks(tmp_path):
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "guide.md").write_text("# Exercises\n- [ ] PatchEmbed [check:: PatchEmbed]\n- [ ] MLP [check:: MLP]\n",
+                                    encoding="utf-8")
+    exercise = Path(__file__).parent / "exercises" / "vit_einops_order.py"
+    r = subprocess.run([sys.executable, "-m", "studykit", "check", str(exercise), "--tick", str(vault), "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [(t["note"], t["line"], t["status"], t["text"], t["fields"]) for t in data["ticked"]] == [
+        ("guide.md", 2, "done", "PatchEmbed", {"check": "PatchEmbed"})]
