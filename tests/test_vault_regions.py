@@ -267,3 +267,14 @@ def test_end_line_endings_and_seal_keep_crlf():
     assert seal(hand) == wrap("a", "hello").replace("\n", "\r\n") + "\r\n" + wrap("b", "")
     assert content_hash("a \r\n\r\nb\n\n") == content_hash("\na\n\nb") != content_hash("a\nb")
     assert content_hash("x") == "2d711642"  # sha256 of the UTF-8 text: pinned, as notes on disk carry it
+
+
+def test_no_region_is_appended_inside_a_code_block_the_reader_left_open():
+    old = note(wrap("a", "A"), "my example:\n\n```md\nunclosed")
+    result = merge(old, note(wrap("z", "Z"), wrap("a", "A2"), wrap("b", "B")))
+    assert result.text == old.replace("A\n", "A2\n").replace(content_hash("A\n"), content_hash("A2\n")) \
+        .replace(wrap("a", "A2"), wrap("z", "Z") + "\n\n" + wrap("a", "A2") + "\n\n" + wrap("b", "B"))
+    lone = merge("```\nall code\n", note(wrap("x", "X")))
+    assert lone.text == "```\nall code\n" and lone.added == [] and lone.known == []
+    assert lone.conflicts == ["x: not added: the note ends inside a code block that is never closed"]
+    assert parse("```\n").ends_in_code and not parse("```\n```\n").ends_in_code

@@ -106,6 +106,7 @@ class ManagedRegion:
 class Parsed:
     regions: list[ManagedRegion]
     problems: dict[str, str]  # region name -> what is wrong with its markers
+    ends_in_code: bool = False  # the text ends inside a fenced code block that is never closed
 
 
 _NO_END = "begin marker without an end marker"
@@ -115,19 +116,21 @@ def _line_end(text: str, pos: int) -> int:
     return pos + 1 if text.startswith("\n", pos) else pos
 
 
-def _markers(text: str):
-    """The marker matches of `text` that lie outside fenced code blocks, in order."""
+def _markers(text: str) -> tuple[list[re.Match], bool]:
+    """The marker matches of `text` outside fenced code blocks, and whether `text` ends inside one."""
+    found: list[re.Match] = []
     fence = ""  # the opening fence's run of ` or ~ while inside a block
     for m in _LINE.finditer(text):
         run = m["fence"]
         if run is None:
             if not fence:
-                yield m
+                found.append(m)
         elif not fence:
             if not (run[0] == "`" and "`" in m["info"]):  # a backtick fence's info has no backtick
                 fence = run
         elif run[0] == fence[0] and len(run) >= len(fence) and not m["info"].strip():
             fence = ""
+    return found, bool(fence)
 
 
 def parse(text: str) -> Parsed:
@@ -135,7 +138,8 @@ def parse(text: str) -> Parsed:
     regions: list[ManagedRegion] = []
     problems: dict[str, str] = {}
     open_: tuple[str, int, int, str] | None = None  # name, start, content_start, newline
-    for m in _markers(text):
+    markers, ends_in_code = _markers(text)
+    for m in markers:
         kind, name, digest = m["kind"], m["name"], m["digest"]
         if kind == "begin":
             if open_:
@@ -157,7 +161,7 @@ def parse(text: str) -> Parsed:
         if region.name in seen:
             problems[region.name] = "the note has this region more than once"
         seen.add(region.name)
-    return Parsed([r for r in regions if r.name not in problems], problems)
+    return Parsed([r for r in regions if r.name not in problems], problems, ends_in_code)
 
 
 def _with_newline(content: str, newline: str) -> str:
@@ -246,7 +250,6 @@ def merge(existing: str, rendered: str, *, force: bool = False, known: set[str] 
         if known is not None and name in known:
             result.deleted_by_reader.append(name)
             continue
-        result.added.append(name)
         prev = next((n for n in reversed(order[:i]) if n in texts or n in placed), None)
         if prev in texts:
             target = after.setdefault(prev, [])
@@ -255,6 +258,10 @@ def merge(existing: str, rendered: str, *, force: bool = False, known: set[str] 
         else:
             nxt = next((n for n in order[i + 1 :] if n in texts), None)
             target = before.setdefault(nxt, []) if nxt else tail
+        if target is tail and parsed.ends_in_code:  # appended there, it would be code, not a region
+            result.conflicts.append(f"{name}: not added: the note ends inside a code block that is never closed")
+            continue
+        result.added.append(name)
         target.append(name)
         placed[name] = target
 

@@ -76,7 +76,8 @@ def merge_note(existing: str, rendered: str, *, force: bool = False, known: set[
     """The note `existing` with its properties and managed regions refreshed from `rendered`.
 
     `known`: the regions this note's record says studykit wrote into it (see `regions.merge`)."""
-    old, new = frontmatter.split(existing), frontmatter.split(rendered)
+    bom = "\ufeff" if existing.startswith("\ufeff") else ""  # an editor's byte-order mark stays, before the ---
+    old, new = frontmatter.split(existing[len(bom):]), frontmatter.split(rendered)
     conflicts: list[str] = []
     if new.open and not old.open:  # the reader deleted the properties: the id must come back, fenced
         old.open = frontmatter.as_newline(new.open + new.yaml + new.close, frontmatter.newline_of(existing))
@@ -88,7 +89,7 @@ def merge_note(existing: str, rendered: str, *, force: bool = False, known: set[
     body = regions.merge(old.body, new.body, force=force, known=known)
     conflicts += body.conflicts
     old.body = body.text
-    return NoteMerge(old.join(), conflicts, body)
+    return NoteMerge(bom + old.join(), conflicts, body)
 
 
 def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
