@@ -55,3 +55,11 @@ def test_generated_keys_always_include_the_id():
     values = frontmatter.load(frontmatter.split(merged.text).yaml)
     assert values["studykit-id"] == "pdf:1" and values["year"] == 1999 and values["title"] == "ViT"
     assert merge_note("no properties\n", "# just a body\n").text == "no properties\n"
+
+
+def test_a_byte_order_mark_stays_first_and_the_properties_are_still_found():
+    existing = "\ufeff---\nmine: 1\ntitle: old\n---\n# ViT\n\n" + wrap("quick-read", "Q1") + "\n"
+    merged = merge_note(existing, RENDERED)
+    assert merged.text == "\ufeff---\nmine: 1\ntitle: ViT\nyear: 2020\ntags:\n  - paper\nstudykit-id: pdf:1\n---\n# ViT\n\n" \
+        + wrap("quick-read", "Q2") + "\n"
+    assert merge_note("\ufeffmy text\n", RENDERED).text.startswith("\ufeff---\ntitle: ViT\n")
