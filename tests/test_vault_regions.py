@@ -262,7 +262,7 @@ def test_end_line_endings_and_seal_keep_crlf():
     text = "x\r\n" + wrap("a", "A").replace("\n", "\r\n") + "\r\ny\n"
     [r] = parse(text).regions
     assert r.newline == "\r\n" and r.end_line_ending(text) == "\r\n" and text[r.end:] == "y\n"
-    assert text[r.start : r.end_line_stop(text)] == wrap("a", "A").replace("\n", "\r\n")
+    assert text[r.start : r.marker_stop] == wrap("a", "A").replace("\n", "\r\n")
     hand = "%% studykit:begin a %%\r\nhello\r\n%% studykit:end a %%\r\n" + "%% studykit:begin b %%\n%% studykit:end b %%"
     assert seal(hand) == wrap("a", "hello").replace("\n", "\r\n") + "\r\n" + wrap("b", "")
     assert content_hash("a \r\n\r\nb\n\n") == content_hash("\na\n\nb") != content_hash("a\nb")
@@ -278,3 +278,27 @@ def test_no_region_is_appended_inside_a_code_block_the_reader_left_open():
     assert lone.text == "```\nall code\n" and lone.added == [] and lone.known == []
     assert lone.conflicts == ["x: not added: the note ends inside a code block that is never closed"]
     assert parse("```\n").ends_in_code and not parse("```\n```\n").ends_in_code
+
+
+def test_content_hash_is_pinned_and_ignores_only_what_it_should():
+    # notes on disk carry these hashes: sha256 of the UTF-8 text, first 8 hex digits
+    assert [content_hash(c) for c in ("x", "a\nb", "Xx", "é")] == ["2d711642", "7e18f737", "33a64d73", "4a99557e"]
+    assert content_hash("  x") != content_hash("x")  # indentation is content
+    assert content_hash("a b") != content_hash("a\nb") != content_hash("ab")
+    assert content_hash("X") != content_hash("")
+    assert content_hash("a\r\nb \r\n") == content_hash("a\nb") == content_hash("\n\na\nb\n\n")
+
+
+def test_parse_offsets_of_lf_crlf_and_a_marker_at_the_end():
+    text = "x\n" + wrap("a", "A") + "\n%% studykit:begin b %%"
+    [a] = parse(text).regions
+    assert (a.start, a.content_start, a.content_end, a.marker_stop, a.end) == (2, 25, 27, 56, 57)
+    assert a.newline == "\n" and a.content(text) == "A\n" and parse(text).problems == {"b": "begin marker without an end marker"}
+    crlf = wrap("a", "A").replace("\n", "\r\n") + "  \r\n"
+    [c] = parse(crlf).regions
+    assert (c.content_start, c.content_end, c.marker_stop, c.end, c.newline) == (24, 27, 58, 60, "\r\n")
+    assert c.end_line_ending(crlf) == "\r\n"
+    two_bad_ends = "%% studykit:begin a %%\n%% studykit:end b %%\n%% studykit:end c %%\n"
+    assert parse(two_bad_ends).problems == {"a": "begin marker without an end marker",
+                                            "b": "end marker without a begin marker", "c": "end marker without a begin marker"}
+    assert parse(wrap("a", "A") + "\n" + wrap("b", "B")).regions[1].start == len(wrap("a", "A")) + 1

@@ -220,8 +220,7 @@ def newline_of(text: str) -> str:
 
 def as_newline(text: str, newline: str) -> str:
     """`text` with every line ending made `newline`."""
-    text = text.replace("\r\n", "\n")
-    return text.replace("\n", newline) if newline != "\n" else text
+    return text.replace("\r\n", "\n").replace("\n", newline)
 
 
 def _split_trivia(raw: str) -> tuple[str, str]:

@@ -39,9 +39,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from vault_export.frontmatter import as_newline
+
 # A marker line, or a line that opens or closes a fenced code block (CommonMark: up to 3 spaces in).
 _LINE = re.compile(
-    r"^ {0,3}(?:%% studykit:(?P<kind>begin|end) (?P<name>\S+?)(?: (?P<digest>[0-9a-f]{8}))? %%[ \t]*\r?"
+    r"^ {0,3}(?:%% studykit:(?P<kind>begin|end) (?P<name>\S+?)(?: (?P<digest>[0-9a-f]{8}))? %%[ \t]*(?P<cr>\r?)"
     r"|(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*))$",
     re.M,
 )
@@ -58,7 +60,7 @@ def end_marker(name: str, digest: str) -> str:
 
 def content_hash(content: str) -> str:
     """8 hex digits identifying `content` up to line endings and trailing whitespace."""
-    lines = [line.rstrip() for line in content.replace("\r\n", "\n").split("\n")]
+    lines = [line.rstrip() for line in content.split("\n")]  # rstrip takes a CRLF's \r too
     canonical = "\n".join(lines).strip("\n")
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
 
@@ -80,6 +82,7 @@ class ManagedRegion:
     start: int  # start of the begin-marker line
     content_start: int  # just after the begin-marker line
     content_end: int  # start of the end-marker line
+    marker_stop: int  # just after the end marker, before its line ending
     end: int  # just after the end-marker line and its line ending
     stored_hash: str | None  # the hash in the end marker, None if missing
     newline: str  # line ending of the begin-marker line
@@ -91,15 +94,7 @@ class ManagedRegion:
         return self.stored_hash != content_hash(self.content(text))
 
     def end_line_ending(self, text: str) -> str:
-        return text[self.end_line_stop(text) : self.end]
-
-    def end_line_stop(self, text: str) -> int:
-        stop = self.end
-        if text.endswith("\n", 0, stop):
-            stop -= 1
-            if text.endswith("\r", 0, stop):
-                stop -= 1
-        return stop
+        return text[self.marker_stop : self.end]
 
 
 @dataclass
@@ -137,24 +132,24 @@ def parse(text: str) -> Parsed:
     """The well-formed regions of `text`, in order, and the names whose markers are broken."""
     regions: list[ManagedRegion] = []
     problems: dict[str, str] = {}
-    open_: tuple[str, int, int, str] | None = None  # name, start, content_start, newline
+    open_: tuple[str, int, int, str] | None = None  # name, start, content_start, newline of the open region
     markers, ends_in_code = _markers(text)
     for m in markers:
         kind, name, digest = m["kind"], m["name"], m["digest"]
         if kind == "begin":
-            if open_:
+            if open_ is not None:
                 problems.setdefault(open_[0], _NO_END)
-            content_start = _line_end(text, m.end())
-            open_ = (name, m.start(), content_start, "\r\n" if text.endswith("\r\n", 0, content_start) else "\n")
+            open_ = (name, m.start(), _line_end(text, m.end()), m["cr"] + "\n")
         elif open_ is None or open_[0] != name:
-            if open_:
+            if open_ is not None:
                 problems.setdefault(open_[0], _NO_END)
                 open_ = None
             problems.setdefault(name, "end marker without a begin marker")
         else:
-            regions.append(ManagedRegion(name, open_[1], open_[2], m.start(), _line_end(text, m.end()), digest, open_[3]))
+            regions.append(ManagedRegion(name, open_[1], open_[2], m.start(), m.start("cr"), _line_end(text, m.end()),
+                                         digest, open_[3]))
             open_ = None
-    if open_:
+    if open_ is not None:
         problems.setdefault(open_[0], _NO_END)
     seen: set[str] = set()
     for region in regions:
@@ -164,13 +159,8 @@ def parse(text: str) -> Parsed:
     return Parsed([r for r in regions if r.name not in problems], problems, ends_in_code)
 
 
-def _with_newline(content: str, newline: str) -> str:
-    content = content.replace("\r\n", "\n")
-    return content.replace("\n", newline) if newline != "\n" else content
-
-
 def _region_text(name: str, content: str, newline: str) -> str:
-    content = _with_newline(content, newline)
+    content = as_newline(content, newline)
     return f"{begin_marker(name)}{newline}{content}{end_marker(name, content_hash(content))}"
 
 
@@ -192,7 +182,7 @@ def seal(rendered: str) -> str:
     out, pos = [], 0
     for r in parsed.regions:
         out += [rendered[pos : r.content_end], end_marker(r.name, content_hash(r.content(rendered)))]
-        pos = r.end_line_stop(rendered)
+        pos = r.marker_stop
     out.append(rendered[pos:])
     return "".join(out)
 
