@@ -202,3 +202,29 @@ def test_read_key_and_split_edge_cases():
     assert fm.split("---\na: 1\n---").join() == "---\na: 1\n---" and fm.split("---\na: 1\n---").body == ""
     assert fm.split("x\n---\na: 1\n---\n").open == ""
     assert fm.split_lines("a\nb\u2028c\r\nd") == ["a\n", "b\u2028c\r\n", "d"]
+
+
+def test_dump_quotes_what_obsidian_would_misread():
+    assert fm.dump({"a": "[[Note]]", "b": "https://x.org", "c": "#tag", "d": " edge", "e": "edge ", "f": "plain",
+                    "g": "two\nlines", "h": None, "i": True}) == (
+        'a: "[[Note]]"\nb: "https://x.org"\nc: "#tag"\nd: " edge"\ne: "edge "\nf: plain\ng: |-\n  two\n  lines\nh:\ni: true\n')
+    assert fm.dump({"long": "w " * 200}).count("\n") == 1  # never folded
+
+
+def test_tags_in_every_shape_the_reader_writes_them():
+    assert fm.merge_tags(None, ["a"]) == ["a"]
+    assert fm.merge_tags("x, y  z", None) == ["x", "y", "z"]
+    assert fm.merge_tags(["x", None, "", 3], ("#X", "w", "W")) == ["x", "3", "w"]
+    assert fm.merge_tags(7, ["7", "8"]) == ["7", "8"]
+    assert fm.merge_values({"tags": None}, {"tags": ["a"]}) == {"tags": ["a"]}
+    assert fm.merge_values({"mine": 1}, {"tags": ["a"], "title": "t"}, generated_keys=set()) == {"tags": ["a"], "mine": 1}
+
+
+def test_keys_the_line_splitter_must_recognise():
+    old = '"quoted: key": 1\n\'single\': 2\n-dash: 3\nplain key: 4\nempty:\n# tail\n'
+    merged = fm.merge(old, fm.dump({"title": "t"}))
+    assert merged.text == "title: t\n" + old and not merged.conflicts
+    assert fm.merge("- a\n", fm.dump({"title": "t"})).conflicts  # a list item is no key
+    refreshed = fm.merge('"title": old\n', fm.dump({"title": "new"}))
+    assert refreshed.text == "title: new\n"
+    assert fm.merge("  # indented prelude\ntitle: t\n", fm.dump({"title": "t2"})).text == "  # indented prelude\ntitle: t2\n"
