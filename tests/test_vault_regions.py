@@ -302,3 +302,16 @@ def test_parse_offsets_of_lf_crlf_and_a_marker_at_the_end():
     assert parse(two_bad_ends).problems == {"a": "begin marker without an end marker",
                                             "b": "end marker without a begin marker", "c": "end marker without a begin marker"}
     assert parse(wrap("a", "A") + "\n" + wrap("b", "B")).regions[1].start == len(wrap("a", "A")) + 1
+
+
+def test_every_region_after_a_removed_held_back_or_deleted_one_is_still_handled():
+    old = note(wrap("gone", "G"), wrap("a", "A1"), "mine")
+    result = merge(old, note(wrap("a", "A2"), wrap("b", "B")), known={"gone", "a"})
+    assert result.text == note(wrap("a", "A2"), wrap("b", "B"), "mine") and result.removed == ["gone"]
+    code = merge("```\n", note(wrap("x", "X"), wrap("y", "Y")))
+    assert code.conflicts == ["x: not added: the note ends inside a code block that is never closed",
+                              "y: not added: the note ends inside a code block that is never closed"]
+    gone = merge(note(wrap("c", "C")), note(wrap("a", "A"), wrap("b", "B"), wrap("c", "C"), wrap("d", "D")),
+                 known={"a", "b", "c"})
+    assert gone.deleted_by_reader == ["a", "b"] and gone.added == ["d"]
+    assert gone.text == note(wrap("c", "C"), wrap("d", "D"))

@@ -41,10 +41,11 @@ from dataclasses import dataclass, field
 
 from vault_export.frontmatter import as_newline
 
-# A marker line, or a line that opens or closes a fenced code block (CommonMark: up to 3 spaces in).
+# A marker line, or a line that opens or closes a fenced code block (CommonMark: up to 3 spaces in),
+# with its line ending.
 _LINE = re.compile(
     r"^ {0,3}(?:%% studykit:(?P<kind>begin|end) (?P<name>\S+?)(?: (?P<digest>[0-9a-f]{8}))? %%[ \t]*(?P<cr>\r?)"
-    r"|(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*))$",
+    r"|(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*))(?:\n|\Z)",
     re.M,
 )
 _NAME = re.compile(r"^[^\s%]+$")
@@ -62,7 +63,7 @@ def content_hash(content: str) -> str:
     """8 hex digits identifying `content` up to line endings and trailing whitespace."""
     lines = [line.rstrip() for line in content.split("\n")]  # rstrip takes a CRLF's \r too
     canonical = "\n".join(lines).strip("\n")
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 
 def wrap(name: str, content: str) -> str:
@@ -107,25 +108,21 @@ class Parsed:
 _NO_END = "begin marker without an end marker"
 
 
-def _line_end(text: str, pos: int) -> int:
-    return pos + 1 if text.startswith("\n", pos) else pos
-
-
 def _markers(text: str) -> tuple[list[re.Match], bool]:
     """The marker matches of `text` outside fenced code blocks, and whether `text` ends inside one."""
     found: list[re.Match] = []
-    fence = ""  # the opening fence's run of ` or ~ while inside a block
+    fence: str | None = None  # the opening fence's run of ` or ~ while inside a block
     for m in _LINE.finditer(text):
         run = m["fence"]
         if run is None:
-            if not fence:
+            if fence is None:
                 found.append(m)
-        elif not fence:
-            if not (run[0] == "`" and "`" in m["info"]):  # a backtick fence's info has no backtick
+        elif fence is None:
+            if not (run.startswith("`") and "`" in m["info"]):  # a backtick fence's info has no backtick
                 fence = run
-        elif run[0] == fence[0] and len(run) >= len(fence) and not m["info"].strip():
-            fence = ""
-    return found, bool(fence)
+        elif run[:1] == fence[:1] and len(run) >= len(fence) and not m["info"].strip():
+            fence = None
+    return found, fence is not None
 
 
 def parse(text: str) -> Parsed:
@@ -139,15 +136,14 @@ def parse(text: str) -> Parsed:
         if kind == "begin":
             if open_ is not None:
                 problems.setdefault(open_[0], _NO_END)
-            open_ = (name, m.start(), _line_end(text, m.end()), m["cr"] + "\n")
+            open_ = (name, m.start(), m.end(), m["cr"] + "\n")
         elif open_ is None or open_[0] != name:
             if open_ is not None:
                 problems.setdefault(open_[0], _NO_END)
                 open_ = None
             problems.setdefault(name, "end marker without a begin marker")
         else:
-            regions.append(ManagedRegion(name, open_[1], open_[2], m.start(), m.start("cr"), _line_end(text, m.end()),
-                                         digest, open_[3]))
+            regions.append(ManagedRegion(name, open_[1], open_[2], m.start(), m.start("cr"), m.end(), digest, open_[3]))
             open_ = None
     if open_ is not None:
         problems.setdefault(open_[0], _NO_END)
@@ -189,7 +185,7 @@ def seal(rendered: str) -> str:
 
 @dataclass
 class RegionMerge:
-    text: str
+    text: str = ""
     conflicts: list[str] = field(default_factory=list)  # "NAME: why it was kept"
     added: list[str] = field(default_factory=list)  # regions new to the note
     removed: list[str] = field(default_factory=list)  # regions no longer rendered, taken out
@@ -201,7 +197,7 @@ def merge(existing: str, rendered: str, *, force: bool = False, known: set[str] 
     """Refresh `existing`'s regions from `rendered`; `known`: region names studykit wrote before."""
     new = rendered_regions(rendered)
     parsed = parse(existing)
-    result = RegionMerge(existing)
+    result = RegionMerge()
     for name, problem in parsed.problems.items():
         result.conflicts.append(f"{name}: {problem}; left as it is")
 
