@@ -307,7 +307,7 @@ def test_parse_offsets_of_lf_crlf_and_a_marker_at_the_end():
 def test_every_region_after_a_removed_held_back_or_deleted_one_is_still_handled():
     old = note(wrap("gone", "G"), wrap("a", "A1"), "mine")
     result = merge(old, note(wrap("a", "A2"), wrap("b", "B")), known={"gone", "a"})
-    assert result.text == note(wrap("a", "A2"), wrap("b", "B"), "mine") and result.removed == ["gone"]
+    assert result.text == "\n" + note(wrap("a", "A2"), wrap("b", "B"), "mine") and result.removed == ["gone"]
     code = merge("```\n", note(wrap("x", "X"), wrap("y", "Y")))
     assert code.conflicts == ["x: not added: the note ends inside a code block that is never closed",
                               "y: not added: the note ends inside a code block that is never closed"]
