@@ -6,7 +6,7 @@ import yaml
 
 from vault_export import frontmatter as fm
 
-RENDERED = fm.dump({
+PROPS = {
     "title": "ViT: An Image is Worth 16x16 Words",
     "authors": ["Dosovitskiy, Alexey", "Łukasz Kaiser"],
     "year": 2020,
@@ -15,11 +15,12 @@ RENDERED = fm.dump({
     "tags": ["paper", "vit"],
     "doi": None,
     "studykit-id": "pdf:abc",
-})
+}
+RENDERED = fm.dump(PROPS)  # the merge tests' input; test_dump_is_obsidian_friendly checks dump itself
 
 
 def test_dump_is_obsidian_friendly():
-    assert RENDERED.splitlines() == [
+    assert fm.dump(PROPS).splitlines() == [
         "title: 'ViT: An Image is Worth 16x16 Words'",
         "authors:",
         "  - Dosovitskiy, Alexey",
@@ -228,3 +229,60 @@ def test_keys_the_line_splitter_must_recognise():
     refreshed = fm.merge('"title": old\n', fm.dump({"title": "new"}))
     assert refreshed.text == "title: new\n"
     assert fm.merge("  # indented prelude\ntitle: t\n", fm.dump({"title": "t2"})).text == "  # indented prelude\ntitle: t2\n"
+
+
+def test_line_endings_of_old_and_new_properties():
+    crlf = fm.dump({"title": "t", "year": 1}).replace("\n", "\r\n")
+    assert fm.merge("", crlf).text == crlf  # an empty block takes the rendering's line endings
+    assert fm.merge("title: old\r\n", fm.dump({"title": "t"})).text == "title: t\r\n"
+    assert fm.merge("title: old\n", crlf).text == "title: t\nyear: 1\n"
+    assert fm.merge("mine: 1", fm.dump({"title": "t"})).text == "title: t\nmine: 1\n"  # no final newline
+    assert fm.merge("mine: 1\ntitle: old\n", "title: t").text == "mine: 1\ntitle: t\n"
+    assert fm.merge("title: t\r\n\r\nmine: 1\r\n", fm.dump({"title": "t2"})).text == "title: t2\r\n\r\nmine: 1\r\n"
+    assert fm.newline_of("\r\nx") == "\r\n" and fm.newline_of("a\r\nb\n") == "\r\n"
+    assert fm.newline_of("\nx\r") == "\n" and fm.newline_of("x") == "\n"
+    assert fm.as_newline("a\r\nb\nc", "\r\n") == "a\r\nb\r\nc" and fm.as_newline("a\r\nb\n", "\n") == "a\nb\n"
+
+
+def test_generated_list_followed_by_the_readers_comment_lines():
+    old = "authors:\n  - Old One\n  - Old Two\n# who wrote it\n\nmine: 1\n"
+    merged = fm.merge(old, fm.dump({"authors": ["New"]}))
+    assert merged.text == "authors:\n  - New\n# who wrote it\n\nmine: 1\n" and not merged.conflicts
+
+
+def test_the_readers_tags_stay_even_when_tags_are_a_generated_key():
+    old = "tags: [mine]\ntitle: old\n"
+    assert fm.merge(old, fm.dump({"title": "t"}), generated_keys={"title", "tags"}).text == "tags: [mine]\ntitle: t\n"
+    assert fm.merge_values({"tags": ["mine"], "title": "old"}, {"title": "t"}, generated_keys={"title", "tags"}) == \
+        {"tags": ["mine"], "title": "t"}
+    assert fm.merge_tags([], ["#y", "y", "Xa", "a"]) == ["#y", "Xa", "a"]
+    assert fm.merge_tags(["Xylo"], ["ylo"]) == ["Xylo", "ylo"]
+
+
+def test_keys_on_several_lines_and_flow_mappings():
+    old = "aliases: [ViT,\n  vision transformer]\n\"quoted\": [a,\n  b]\ntitle: old\n"
+    merged = fm.merge(old, fm.dump({"title": "t"}))
+    assert merged.text == old.replace("title: old", "title: t") and not merged.conflicts
+    escaped = "\"say \\\"hi\\\"\": 1\n'it''s': 2\ntitle: old\n"
+    assert [k for k, _ in fm._chunks(escaped).entries] == ['say "hi"', "it's", "title"]
+    assert fm.merge(escaped, fm.dump({"title": "t"})).text == escaped.replace("old", "t")
+    for odd in ("{}\n", "[]\n", "? [a, b]\n: c\n"):
+        assert fm.merge(odd, RENDERED).text == odd and fm.merge(odd, RENDERED).conflicts
+
+
+def test_an_anchor_in_a_generated_key_that_the_reader_refers_to():
+    old = "doi: &d 10.1/x\nmine: *d\n"
+    merged = fm.merge(old, fm.dump({"doi": "10.2/y"}))
+    assert merged.text == old
+    assert merged.conflicts == ["properties studykit cannot merge without rewriting your lines; properties left as "
+                                "they are, generated ones not refreshed"]
+
+
+def test_yaml_errors_without_a_position():
+    try:
+        fm.load("a: \x07\n")
+    except fm.FrontMatterError as exc:
+        assert str(exc) == "front matter is not valid YAML"
+    else:
+        raise AssertionError("a control character is not YAML")
+    assert fm._has_comment("a: [unclosed # c") and not fm._has_comment("a: 'x # y'") and fm._has_comment("# c\n")

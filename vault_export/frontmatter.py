@@ -39,6 +39,8 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 _OPEN = re.compile(r"---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.M)
 _KEY = re.compile(r"([^\s#'\"\-][^\r\n]*?|-[^\s\r\n][^\r\n]*?)[ \t]*:(?:[ \t]|\r?\n|\Z)")
+_QUOTED_KEY = re.compile(r"(\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*')[ \t]*:(?:[ \t]|\r?\n|\Z)")
+_ENTRY = re.compile(r"(?!-(?:\s|$))[^\s#]")  # a line that starts a top-level key (not a list item)
 
 
 class FrontMatterError(ValueError):
@@ -165,12 +167,11 @@ def merge_values(old: dict, new: dict, generated_keys: Iterable[str] | None = No
 def _insert_missing(out: dict, new_items: list[tuple[Any, Any]], generated: set[str]) -> dict:
     items = list(out.items())
     for i, (key, value) in enumerate(new_items):
-        if key in out or (str(key) not in generated and key != "tags"):
-            continue
         keys = [k for k, _ in items]
+        if key in keys or (str(key) not in generated and key != "tags"):
+            continue
         prev = next((k for k, _ in reversed(new_items[:i]) if k in keys), None)
         items.insert(keys.index(prev) + 1 if prev is not None else 0, (key, value))
-        out[key] = value
     return dict(items)
 
 
@@ -190,13 +191,9 @@ def _chunks(yaml_text: str) -> _Chunks:
     prelude: list[str] = []
     entries: list[tuple[str, list[str]]] = []
     for line in lines:
-        starts_entry = line[:1] not in ("", " ", "\t", "#", "\r", "\n") and not re.match(r"-(?:\s|$)", line)
-        if starts_entry:
-            match = _KEY.match(line)
-            key = match.group(1) if match else line.strip()
-            if key[:1] in "\"'" or not match:
-                key = _quoted_key(line)
-            entries.append((key, [line]))
+        if _ENTRY.match(line):
+            match = _KEY.match(line)  # a plain key; quoted and odd ones are left to YAML
+            entries.append((match.group(1) if match else _quoted_key(line), [line]))
         elif entries:
             entries[-1][1].append(line)
         else:
@@ -205,11 +202,9 @@ def _chunks(yaml_text: str) -> _Chunks:
 
 
 def _quoted_key(line: str) -> str:
-    try:
-        data = yaml.load(line, Loader=_Loader)
-    except yaml.YAMLError:
-        return line.strip()
-    return str(next(iter(data))) if isinstance(data, dict) and data else line.strip()
+    """The key of a line that starts with a quoted key, unquoted; else the line itself (no key YAML agrees on)."""
+    match = _QUOTED_KEY.match(line)
+    return str(yaml.load(match.group(1), Loader=_Loader)) if match else line.strip()
 
 
 def newline_of(text: str) -> str:
@@ -299,10 +294,10 @@ def _has_comment(lines: str) -> bool:
     if "#" not in lines:
         return False
     try:
-        spans = [(t.start_mark.index, t.end_mark.index) for t in yaml.scan(lines, Loader=yaml.SafeLoader)]
+        inside = {i for t in yaml.scan(lines, Loader=yaml.SafeLoader) for i in range(t.start_mark.index, t.end_mark.index)}
     except yaml.YAMLError:
-        return True
-    return any(not any(a <= m.start() < b for a, b in spans) for m in re.finditer(r"(?:^|(?<=[ \t]))#", lines, re.M))
+        return True  # cannot tell: take it that there is one
+    return any(m.start() not in inside for m in re.finditer(r"(?:^|(?<=[ \t]))#", lines, re.M))
 
 
 def _merged_tags_chunk(raw: str, new_raw: str, newline: str) -> str:
