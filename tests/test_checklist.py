@@ -196,3 +196,56 @@ def test_check_tick_json_lists_the_ticked_tasks(tmp_path):
     data = json.loads(r.stdout)
     assert [(t["note"], t["line"], t["status"], t["text"], t["fields"]) for t in data["ticked"]] == [
         ("guide.md", 2, "done", "PatchEmbed", {"check": "PatchEmbed"})]
+
+
+def test_headings_nest_by_level_and_titles_drop_fields_and_dates():
+    text = ("# A\n## B\n### C\n- [ ] deep\n## D\n- [?] odd (due:: soon)   spaced [check::  MLP ] ✅ 2026-01-01\n"
+            "-\n- [ ]\n# E\n- [x] top\n")
+    items = parse_tasks(text, "n.md")
+    assert [(it.headings, it.heading) for it in items] == [(["A", "B", "C"], "C"), (["A", "D"], "D"), (["E"], "E")]
+    odd = items[1]
+    assert odd.status == "todo" and odd.symbol == "?" and odd.title == "odd spaced"
+    assert odd.fields == {"due": "soon", "check": "MLP"} and odd.line == 5 and odd.note == "n.md"
+    assert items[2].status == DONE and parse_tasks("- [ ] before any heading\n")[0].headings == []
+
+
+def test_find_task_says_which_and_offers_candidates(tmp_path):
+    note = tmp_path / "g.md"
+    note.write_text("- [ ] write PatchEmbed\n- [ ] write PatchEmbed tests\n- [ ] draw the diagram\n", encoding="utf-8")
+    item, _ = tick(note, "  write   patchembed ", date(2026, 11, 25))  # exact beats contains; spaces and case ignored
+    assert item.line == 0
+    with pytest.raises(UserError, match=r"'PatchEmbed' matches 2 tasks, say which: line 1: 'write PatchEmbed'; "
+                                        r"line 2: 'write PatchEmbed tests'$"):
+        tick(note, "PatchEmbed")
+    with pytest.raises(UserError, match=r"no task matches 'draw diagrams'; candidates: 'draw the diagram'$"):
+        tick(note, "draw diagrams")
+    with pytest.raises(UserError, match=r"no task matches 'zzz'; candidates: 'write PatchEmbed'; "
+                                        r"'write PatchEmbed tests'; 'draw the diagram'$"):
+        tick(note, "zzz")
+    empty = tmp_path / "e.md"
+    empty.write_text("no tasks here\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"no task matches 'x'; candidates: the note has no tasks$"):
+        tick(empty, "x")
+
+
+def test_tick_names_the_note_relative_to_the_vault_and_leaves_done_tasks_alone(tmp_path):
+    (tmp_path / "sub").mkdir()
+    note = tmp_path / "sub" / "g.md"
+    note.write_text("> 1) [ ] quoted numbered ^id-1\n- [x] done\n", encoding="utf-8")
+    item, changed = tick(note, "quoted numbered", date(2026, 11, 25), vault=tmp_path)
+    assert changed and item.note == "sub/g.md" and item.symbol == "x"
+    assert note.read_text(encoding="utf-8") == "> 1) [x] quoted numbered ✅ 2026-11-25 ^id-1\n- [x] done\n"
+    before = note.stat().st_mtime_ns
+    item, changed = tick(note, "done")
+    assert not changed and item.note == "g.md" and note.stat().st_mtime_ns == before
+
+
+def test_tick_checks_skips_done_tasks_and_untouched_notes(tmp_path):
+    (tmp_path / "a.md").write_text("- [x] MLP [check:: MLP]\n- [ ] Block (check:: block)\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("- [ ] other [check:: Attention]\n", encoding="utf-8")
+    before = (tmp_path / "b.md").stat().st_mtime_ns
+    ticked = tick_checks(tmp_path, ["mlp", "BLOCK"], date(2026, 11, 25))
+    assert [(it.note, it.title, it.symbol) for it in ticked] == [("a.md", "Block", "x")]
+    assert (tmp_path / "a.md").read_text(encoding="utf-8") == \
+        "- [x] MLP [check:: MLP]\n- [x] Block (check:: block) ✅ 2026-11-25\n"
+    assert (tmp_path / "b.md").stat().st_mtime_ns == before
