@@ -71,12 +71,7 @@ def parse_tasks(text: str, note: str = "") -> list[ChecklistItem]:
         if tok.type == "heading_open":
             level = int(tok.tag[1:])
             headings = [h for h in headings if h[0] < level] + [(level, tokens[i + 1].content.strip())]
-        elif (
-            tok.type == "list_item_open"
-            and i + 2 < len(tokens)
-            and tokens[i + 1].type == "paragraph_open"
-            and tokens[i + 2].type == "inline"
-        ):
+        elif tok.type == "list_item_open" and tokens[i + 1].type == "paragraph_open":  # then comes its inline
             first, *wrapped = tokens[i + 2].content.split("\n")
             m = _TASK_RE.match(first)
             if not m:
@@ -106,17 +101,15 @@ def scan_vault(vault: Path) -> list[ChecklistItem]:
         raise UserError(f"{vault}: not a folder (give the vault's folder)")
     items: list[ChecklistItem] = []
     for path, name in vault_notes(vault):
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_bytes().decode(errors="replace")
         items.extend(parse_tasks(text, name))
     return items
 
 
-def find_task(items: list[ChecklistItem], query: str, where: str = "") -> ChecklistItem:
+def find_task(items: list[ChecklistItem], query: str, where: str) -> ChecklistItem:
     """The one task whose text is `query` or contains it; a UserError naming the candidates otherwise."""
     q = " ".join(query.split()).casefold()
     exact = [it for it in items if it.title.casefold() == q or it.text.casefold() == q]
-    if len(exact) == 1:
-        return exact[0]
     matches = exact or [it for it in items if q in it.title.casefold() or q in it.text.casefold()]
     if len(matches) == 1:
         return matches[0]
@@ -164,7 +157,7 @@ def tick(note: Path, query: str, today: date | None = None, vault: Path | None =
     if not note.is_file():
         raise UserError(f"{note}: no such note")
     try:
-        text = note.read_bytes().decode("utf-8")
+        text = note.read_bytes().decode()
     except UnicodeDecodeError as exc:
         raise UserError(f"{note}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     rel = note.relative_to(vault).as_posix() if vault else note.name
@@ -173,7 +166,7 @@ def tick(note: Path, query: str, today: date | None = None, vault: Path | None =
         return item, False
     lines = source_lines(text)
     lines[item.line] = mark_done(lines[item.line], today or date.today())
-    write_atomic(note, "".join(lines).encode("utf-8"))
+    write_atomic(note, "".join(lines).encode())
     item.symbol = "x"
     return item, True
 
@@ -187,12 +180,12 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
     ticked: list[ChecklistItem] = []
     for path, name in vault_notes(vault):
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = path.read_bytes().decode()
         except UnicodeDecodeError:
             continue  # rewriting it would mangle the bytes we cannot read
         hits = [
             it for it in parse_tasks(text, name)
-            if it.status != DONE and it.fields.get("check", "").casefold() in wanted
+            if it.status != DONE and "check" in it.fields and it.fields["check"].casefold() in wanted
         ]
         if not hits:
             continue
@@ -200,6 +193,6 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
         for it in hits:
             lines[it.line] = mark_done(lines[it.line], today or date.today())
             it.symbol = "x"
-        write_atomic(path, "".join(lines).encode("utf-8"))
+        write_atomic(path, "".join(lines).encode())
         ticked.extend(hits)
     return ticked

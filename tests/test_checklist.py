@@ -1,6 +1,7 @@
 """Tasks read from Markdown, and `tick` changing exactly one line."""
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -249,3 +250,28 @@ def test_tick_checks_skips_done_tasks_and_untouched_notes(tmp_path):
     assert (tmp_path / "a.md").read_text(encoding="utf-8") == \
         "- [x] MLP [check:: MLP]\n- [x] Block (check:: block) ✅ 2026-11-25\n"
     assert (tmp_path / "b.md").stat().st_mtime_ns == before
+
+
+def test_find_task_prefers_an_exact_title_and_lists_at_most_five_close_or_ten_any(tmp_path):
+    note = tmp_path / "g.md"
+    note.write_text("- [ ] write MLP [check:: MLP]   \n- [ ] write MLP twice\n"
+                    + "".join(f"- [ ] stage {i} block\n" for i in range(1, 12)), encoding="utf-8")
+    item, _ = tick(note, "write MLP", date(2026, 11, 25))
+    assert item.line == 0 and note.read_text(encoding="utf-8").startswith(
+        "- [x] write MLP [check:: MLP] ✅ 2026-11-25\n- [ ] write MLP twice\n")
+    with pytest.raises(UserError, match=rf"^{re.escape(str(note))}: no task matches 'stage block'; candidates: "
+                                        r"'stage 9 block'; 'stage 8 block'; 'stage 7 block'; 'stage 6 block'; "
+                                        r"'stage 5 block'$"):  # difflib's order: best score, then text
+        tick(note, "stage block")
+    with pytest.raises(UserError, match=r"; candidates: 'write MLP'; 'write MLP twice'; 'stage 1 block'; .*"
+                                        r"'stage 8 block'$"):
+        tick(note, "qqqqqqqq")
+
+
+def test_tick_checks_goes_on_past_notes_without_hits_or_not_utf8(tmp_path):
+    (tmp_path / "a.md").write_bytes(NOT_UTF8)
+    (tmp_path / "b.md").write_text("- [ ] no check field\n", encoding="utf-8")
+    (tmp_path / "c.md").write_text("- [ ] MLP [check:: MLP]\n", encoding="utf-8")
+    assert [it.note for it in tick_checks(tmp_path, ["MLP", ""], date(2026, 11, 25))] == ["c.md"]
+    assert (tmp_path / "b.md").read_text(encoding="utf-8") == "- [ ] no check field\n"
+    assert parse_tasks("- [ ] x\n")[0].note == "" and parse_tasks("- [ ] x\n")[0].heading == ""
