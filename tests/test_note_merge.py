@@ -63,3 +63,13 @@ def test_a_byte_order_mark_stays_first_and_the_properties_are_still_found():
     assert merged.text == "\ufeff---\nmine: 1\ntitle: ViT\nyear: 2020\ntags:\n  - paper\nstudykit-id: pdf:1\n---\n# ViT\n\n" \
         + wrap("quick-read", "Q2") + "\n"
     assert merge_note("\ufeffmy text\n", RENDERED).text.startswith("\ufeff---\ntitle: ViT\n")
+
+
+def test_known_and_the_default_name_reach_the_merges():
+    deleted = "---\nstudykit-id: pdf:1\n---\n# ViT\n\nI deleted the region\n"
+    kept = merge_note(deleted, RENDERED, known={"quick-read"})
+    assert kept.text.endswith("\n# ViT\n\nI deleted the region\n") and kept.regions.deleted_by_reader == ["quick-read"]
+    added = merge_note(deleted, RENDERED, known=set())
+    assert added.regions.added == ["quick-read"] and wrap("quick-read", "Q2") in added.text
+    assert merge_note("---\ntitle: [x\n---\n", RENDERED).conflicts == [
+        "note: front matter is not valid YAML (line 3); properties left as they are"]
