@@ -121,6 +121,7 @@ def function_of(mutant: str) -> str:
 
 
 def changed_lines(diff: str) -> str:
+    """A diff's removed and added lines, each as its sign, a space and the stripped line."""
     lines = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     return "\n".join(line[0] + " " + line[1:].strip() for line in lines)
 
@@ -129,7 +130,7 @@ def load_equivalents() -> dict[tuple[str, str, str], str]:
     if not EQUIVALENTS.exists():
         return {}
     data = tomllib.loads(EQUIVALENTS.read_text(encoding="utf-8"))
-    return {(e["module"], e["function"], e["change"].strip()): e["reason"] for e in data.get("equivalent", [])}
+    return {(e["module"], e["function"], changed_lines(e["change"])): e["reason"] for e in data.get("equivalent", [])}
 
 
 def run_module(module: str, tests: list[str], max_children: int, timeout_multiplier: float, keep: bool) -> Outcome:
