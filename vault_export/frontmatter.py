@@ -224,7 +224,8 @@ def _split_trivia(raw: str) -> tuple[str, str]:
     keep = len(lines)
     while keep > 1 and (not lines[keep - 1].strip() or lines[keep - 1].startswith("#")):
         keep -= 1
-    return "".join(lines[:keep]), "".join(lines[keep:])
+    cut = sum(map(len, lines[:keep]))
+    return raw[:cut], raw[cut:]
 
 
 @dataclass
@@ -277,12 +278,11 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
         return _kept(old_yaml, f"property {dropped[0]!r} holds a comment that refreshing it would drop")
     expected = merge_values(old_values, load(new_yaml), generated_keys)
     try:
-        merged = list(load(text).items())
+        if list(load(text).items()) == list(expected.items()):
+            return FrontMatterMerge(text)
     except FrontMatterError:
-        merged = None
-    if merged != list(expected.items()):
-        return _kept(old_yaml, "properties studykit cannot merge without rewriting your lines")
-    return FrontMatterMerge(text)
+        pass  # the lines merged into YAML that does not load (an alias whose anchor was refreshed away)
+    return _kept(old_yaml, "properties studykit cannot merge without rewriting your lines")
 
 
 def _kept(old_yaml: str, why: str) -> FrontMatterMerge:
