@@ -73,3 +73,10 @@ def test_known_and_the_default_name_reach_the_merges():
     assert added.regions.added == ["quick-read"] and wrap("quick-read", "Q2") in added.text
     assert merge_note("---\ntitle: [x\n---\n", RENDERED).conflicts == [
         "note: front matter is not valid YAML (line 3); properties left as they are"]
+
+
+def test_a_rendering_without_properties_leaves_the_notes_alone():
+    existing = "---\ntitle: mine\ndoi: 10.1/x\n---\nbody\n"
+    merged = merge_note(existing, "# body only\n", generated_keys={"title", "doi"})
+    assert merged.text == existing and merged.conflicts == []
+    assert merge_note("just text\n", "# body only\n" + wrap("a", "A") + "\n").text == "just text\n\n" + wrap("a", "A") + "\n"

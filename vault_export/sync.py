@@ -78,18 +78,17 @@ def merge_note(existing: str, rendered: str, *, force: bool = False, known: set[
     `known`: the regions this note's record says studykit wrote into it (see `regions.merge`)."""
     bom = "\ufeff" if existing.startswith("\ufeff") else ""  # an editor's byte-order mark stays, before the ---
     old, new = frontmatter.split(existing[len(bom):]), frontmatter.split(rendered)
-    conflicts: list[str] = []
+    prop_conflicts: list[str] = []
     if new.open and not old.open:  # the reader deleted the properties: the id must come back, fenced
         old.open = frontmatter.as_newline(new.open + new.yaml + new.close, frontmatter.newline_of(existing))
     elif old.open and new.open:
         keys = None if generated_keys is None else {*generated_keys, ID_KEY}
         props = frontmatter.merge(old.yaml, new.yaml, keys)
-        conflicts += [f"{name}: {message}" for message in props.conflicts]
+        prop_conflicts = [f"{name}: {message}" for message in props.conflicts]
         old.yaml = props.text
     body = regions.merge(old.body, new.body, force=force, known=known)
-    conflicts += body.conflicts
     old.body = body.text
-    return NoteMerge(bom + old.join(), conflicts, body)
+    return NoteMerge(bom + old.join(), prop_conflicts + body.conflicts, body)
 
 
 def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
