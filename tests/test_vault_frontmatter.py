@@ -286,3 +286,9 @@ def test_yaml_errors_without_a_position():
     else:
         raise AssertionError("a control character is not YAML")
     assert fm._has_comment("a: [unclosed # c") and not fm._has_comment("a: 'x # y'") and fm._has_comment("# c\n")
+
+
+def test_the_lines_before_the_first_key_and_yaml_the_scanner_rejects():
+    old = "# first comment\n\n# second\ntitle: old\n"
+    assert fm.merge(old, fm.dump({"title": "t"})).text == "# first comment\n\n# second\ntitle: t\n"
+    assert fm._has_comment("a: @x # c")  # the scanner stops at '@': a '#' it cannot place counts as a comment
