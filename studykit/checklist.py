@@ -34,7 +34,7 @@ class ChecklistItem:
     note: str  # path of the note relative to the vault, with '/' separators
     line: int  # 0-based line of the task's marker in the note
     symbol: str  # the character between the brackets
-    text: str  # the task's first line, after the checkbox
+    text: str  # the task's text after the checkbox, a wrapped task's lines joined by a space
     heading: str = ""  # the nearest heading above it ("" before any heading)
     headings: list[str] = field(default_factory=list)  # every enclosing heading, outermost first
     fields: dict[str, str] = field(default_factory=dict)  # inline fields, e.g. {"check": "PatchEmbed"}
@@ -71,16 +71,12 @@ def parse_tasks(text: str, note: str = "") -> list[ChecklistItem]:
         if tok.type == "heading_open":
             level = int(tok.tag[1:])
             headings = [h for h in headings if h[0] < level] + [(level, tokens[i + 1].content.strip())]
-        elif (
-            tok.type == "list_item_open"
-            and i + 2 < len(tokens)
-            and tokens[i + 1].type == "paragraph_open"
-            and tokens[i + 2].type == "inline"
-        ):
-            m = _TASK_RE.match(tokens[i + 2].content.split("\n", 1)[0])
+        elif tok.type == "list_item_open" and tokens[i + 1].type == "paragraph_open":  # then comes its inline
+            first, *wrapped = tokens[i + 2].content.split("\n")
+            m = _TASK_RE.match(first)
             if not m:
                 continue
-            body = m.group(2).strip()
+            body = " ".join([m.group(2).strip(), *(line.strip() for line in wrapped)]).strip()
             titles = [h[1] for h in headings]
             items.append(ChecklistItem(
                 note=note, line=tok.map[0], symbol=m.group(1), text=body,
@@ -105,17 +101,15 @@ def scan_vault(vault: Path) -> list[ChecklistItem]:
         raise UserError(f"{vault}: not a folder (give the vault's folder)")
     items: list[ChecklistItem] = []
     for path, name in vault_notes(vault):
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_bytes().decode(errors="replace")
         items.extend(parse_tasks(text, name))
     return items
 
 
-def find_task(items: list[ChecklistItem], query: str, where: str = "") -> ChecklistItem:
+def find_task(items: list[ChecklistItem], query: str, where: str) -> ChecklistItem:
     """The one task whose text is `query` or contains it; a UserError naming the candidates otherwise."""
     q = " ".join(query.split()).casefold()
     exact = [it for it in items if it.title.casefold() == q or it.text.casefold() == q]
-    if len(exact) == 1:
-        return exact[0]
     matches = exact or [it for it in items if q in it.title.casefold() or q in it.text.casefold()]
     if len(matches) == 1:
         return matches[0]
@@ -126,6 +120,16 @@ def find_task(items: list[ChecklistItem], query: str, where: str = "") -> Checkl
     candidates = [it for c in close for it in items if it.title.casefold() == c] or items[:10]
     listing = "; ".join(repr(it.title) for it in candidates) or "the note has no tasks"
     raise UserError(f"{where}: no task matches {query!r}; candidates: {listing}")
+
+
+# Lines as Markdown counts them (markdown-it: \r\n, \r or \n), not str.splitlines, which also breaks
+# at U+2028, form feed, NEL and others, so that `ChecklistItem.line` indexes the right line.
+_SOURCE_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """`text`'s lines with their endings, as Markdown numbers them."""
+    return _SOURCE_LINE.findall(text)
 
 
 def mark_done(line: str, today: date) -> str:
@@ -153,16 +157,16 @@ def tick(note: Path, query: str, today: date | None = None, vault: Path | None =
     if not note.is_file():
         raise UserError(f"{note}: no such note")
     try:
-        text = note.read_bytes().decode("utf-8")
+        text = note.read_bytes().decode()
     except UnicodeDecodeError as exc:
         raise UserError(f"{note}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     rel = note.relative_to(vault).as_posix() if vault else note.name
     item = find_task(parse_tasks(text, rel), query, str(note))
     if item.status == DONE:
         return item, False
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     lines[item.line] = mark_done(lines[item.line], today or date.today())
-    write_atomic(note, "".join(lines).encode("utf-8"))
+    write_atomic(note, "".join(lines).encode())
     item.symbol = "x"
     return item, True
 
@@ -176,19 +180,19 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
     ticked: list[ChecklistItem] = []
     for path, name in vault_notes(vault):
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = path.read_bytes().decode()
         except UnicodeDecodeError:
             continue  # rewriting it would mangle the bytes we cannot read
         hits = [
             it for it in parse_tasks(text, name)
-            if it.status != DONE and it.fields.get("check", "").casefold() in wanted
+            if it.status != DONE and "check" in it.fields and it.fields["check"].casefold() in wanted
         ]
         if not hits:
             continue
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         for it in hits:
             lines[it.line] = mark_done(lines[it.line], today or date.today())
             it.symbol = "x"
-        write_atomic(path, "".join(lines).encode("utf-8"))
+        write_atomic(path, "".join(lines).encode())
         ticked.extend(hits)
     return ticked

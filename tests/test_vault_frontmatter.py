@@ -6,7 +6,7 @@ import yaml
 
 from vault_export import frontmatter as fm
 
-RENDERED = fm.dump({
+PROPS = {
     "title": "ViT: An Image is Worth 16x16 Words",
     "authors": ["Dosovitskiy, Alexey", "Łukasz Kaiser"],
     "year": 2020,
@@ -15,11 +15,12 @@ RENDERED = fm.dump({
     "tags": ["paper", "vit"],
     "doi": None,
     "studykit-id": "pdf:abc",
-})
+}
+RENDERED = fm.dump(PROPS)  # the merge tests' input; test_dump_is_obsidian_friendly checks dump itself
 
 
 def test_dump_is_obsidian_friendly():
-    assert RENDERED.splitlines() == [
+    assert fm.dump(PROPS).splitlines() == [
         "title: 'ViT: An Image is Worth 16x16 Words'",
         "authors:",
         "  - Dosovitskiy, Alexey",
@@ -87,11 +88,33 @@ def test_generated_key_dropped_when_no_longer_rendered():
     assert fm.load(merged.text) == {"title": "t", "mine": 1}
 
 
-def test_yaml_that_lines_cannot_split_falls_back_to_values():
-    old = "base: &b {x: 1}\ncopy: *b\n? complex\n: key\ntitle: old\n"
+def test_front_matter_that_lines_cannot_merge_exactly_is_left_byte_for_byte():
+    # Issue 10.4: these were re-dumped, deleting the reader's comments and the first of two values.
+    cases = {
+        "# mine\nbase: &b {x: 1}\ncopy: *b\n? complex\n: key\ntitle: old\n":
+            "properties studykit cannot tell apart line by line (a complex or anchored key)",
+        "# my comment\nmine: first\ntitle: old\nmine: second\n": "property 'mine' is given twice",
+        "title: old\nauthors:\n  # the first author is wrong\n  - Someone\n": "property 'authors' holds a comment",
+        "title: old   # keep this\n": "property 'title' holds a comment",
+        "tags: [mine]  # my tags\n": "property 'tags' holds a comment",
+        "tags:\n# the first\n  - mine\n": "property 'tags' holds a comment",
+    }
+    for old, why in cases.items():
+        merged = fm.merge(old, RENDERED)
+        assert merged.text == old, old
+        assert merged.conflicts == [f"{why}{'' if why.endswith(')') or 'twice' in why else ' that refreshing it would drop'}"
+                                    "; properties left as they are, generated ones not refreshed"], old
+
+
+def test_comments_that_no_rewrite_touches_are_fine():
+    # a '#' inside a value, a comment on a key that does not change, comments after a generated key
+    old = ("title: 'ViT: An Image is Worth 16x16 Words'\nrating: 5  # of 5\n"
+           "doi: 10.1/x\n# my note on the DOI\n\n# another\nsource: 'a # b'\nmine: |\n  # not a comment\n")
     merged = fm.merge(old, RENDERED)
-    values = fm.load(merged.text)
-    assert values["copy"] == {"x": 1} and values["complex"] == "key" and values["title"].startswith("ViT")
+    assert not merged.conflicts
+    assert merged.text.startswith("title: 'ViT: An Image is Worth 16x16 Words'\nauthors:\n")
+    assert merged.text.endswith("rating: 5  # of 5\ndoi:\n# my note on the DOI\n\n# another\nstudykit-id: pdf:abc\n"
+                                "source: 'a # b'\nmine: |\n  # not a comment\n")
 
 
 def test_merge_values_and_merge_tags():
@@ -118,3 +141,154 @@ def test_obsidian_reads_yes_and_no_as_text_and_so_do_we():
 def test_unicode_line_separators_inside_values_do_not_split_lines():
     reader = "note: a\x85b\u2028c\nstudykit-id: pdf:1\n"
     assert fm.merge(reader, fm.dump({"studykit-id": "pdf:1", "title": "t"})).text.startswith(reader)
+
+
+def test_odd_front_matter_the_reader_may_leave():
+    # Issue 16: each of these crashed, dropped lines or lost tags.
+    empty = fm.merge("", RENDERED)
+    assert empty.text == RENDERED and not empty.conflicts
+    blank_tags = fm.merge("tags:\ntitle: old\n", RENDERED)
+    assert blank_tags.text.startswith("tags:\n  - paper\n  - vit\n") and not blank_tags.conflicts
+    assert "\ntitle: 'ViT: An Image is Worth 16x16 Words'\n" in blank_tags.text
+    no_tags = fm.merge("mine: 1\n", RENDERED)
+    assert fm.load(no_tags.text)["tags"] == ["paper", "vit"] and no_tags.text.endswith("\nstudykit-id: pdf:abc\nmine: 1\n")
+    after = fm.merge("title: old\n# my comment on the title\n\nmine: 1\n", RENDERED)
+    assert after.text.startswith("title: 'ViT: An Image is Worth 16x16 Words'\n# my comment on the title\n\nauthors:\n")
+    listed = fm.merge("- a\n- b\n", RENDERED)
+    assert listed.text == "- a\n- b\n"
+    assert listed.conflicts == ["front matter is not a list of properties (key: value); properties left as they are"]
+    scalar = fm.merge("just text\n", RENDERED)
+    assert scalar.text == "just text\n" and scalar.conflicts
+    broken = fm.merge("title: [unclosed\nmine: 1\n", RENDERED)
+    assert broken.conflicts == ["front matter is not valid YAML (line 3); properties left as they are"]
+
+
+def test_the_readers_tags_stay_when_the_rendering_has_none():
+    old = "tags: [mine, paper]\ntitle: old\n"
+    merged = fm.merge(old, fm.dump({"title": "new"}))
+    assert merged.text == "tags: [mine, paper]\ntitle: new\n"
+    assert "\ntags:\n  - paper\n  - extra\n  - vit\n" in fm.merge("tags: paper, extra\n", RENDERED).text
+    assert "\ntags: [paper, vit]\ndoi:\n" in fm.merge("tags: [paper, vit]\n", RENDERED).text
+
+
+def test_quoted_keys_dates_and_tuples():
+    old = '"my key": v\n\'title\': old\n"year": 1999\nadded: 2025-01-02\n'
+    merged = fm.merge(old, RENDERED)
+    assert not merged.conflicts
+    values = fm.load(merged.text)
+    assert values["my key"] == "v" and values["title"].startswith("ViT") and values["year"] == 2020
+    assert merged.text.startswith('"my key": v\ntitle: \'ViT')
+    assert values["added"] == datetime.date(2026, 11, 25)  # a generated date is refreshed
+    assert fm.dump({"pair": (1, 2), "when": datetime.datetime(2026, 1, 2, 3, 4, 5, 678)}) == \
+        "pair:\n  - 1\n  - 2\nwhen: 2026-01-02T03:04:05\n"
+    assert fm.dump({"s": {"b", }}) == "s:\n  - b\n" and fm.dump({}) == ""
+
+
+def test_generated_keys_given_explicitly():
+    old = "title: t\ndoi: 10.1/x\nmine: 1\nyear: 1999\n"
+    rendered = fm.dump({"title": "t2", "year": 2020, "extra": "e"})
+    merged = fm.merge(old, rendered, generated_keys={"title", "doi", "extra"})
+    assert merged.text == "title: t2\nmine: 1\nyear: 1999\nextra: e\n"  # year is the reader's here
+
+
+def test_read_key_and_split_edge_cases():
+    assert fm.read_key("a: 1\nstudykit-id:   pdf:9  \r\n", "studykit-id") == "pdf:9"
+    assert fm.read_key("studykit-id:\n", "studykit-id") is None
+    assert fm.read_key("studykit-id: [x\n", "studykit-id") is None
+    assert fm.read_key("xstudykit-id: 1\n", "studykit-id") is None
+    part = fm.split("---\n---\nbody")
+    assert (part.open, part.yaml, part.close, part.body) == ("---\n", "", "---\n", "body")
+    part = fm.split("---  \na: 1\n...\nbody")
+    assert (part.yaml, part.close, part.body) == ("a: 1\n", "...\n", "body")
+    assert fm.split("---\na: 1\n---").join() == "---\na: 1\n---" and fm.split("---\na: 1\n---").body == ""
+    assert fm.split("x\n---\na: 1\n---\n").open == ""
+    assert fm.split_lines("a\nb\u2028c\r\nd") == ["a\n", "b\u2028c\r\n", "d"]
+
+
+def test_dump_quotes_what_obsidian_would_misread():
+    assert fm.dump({"a": "[[Note]]", "b": "https://x.org", "c": "#tag", "d": " edge", "e": "edge ", "f": "plain",
+                    "g": "two\nlines", "h": None, "i": True}) == (
+        'a: "[[Note]]"\nb: "https://x.org"\nc: "#tag"\nd: " edge"\ne: "edge "\nf: plain\ng: |-\n  two\n  lines\nh:\ni: true\n')
+    assert fm.dump({"long": "w " * 200}).count("\n") == 1  # never folded
+
+
+def test_tags_in_every_shape_the_reader_writes_them():
+    assert fm.merge_tags(None, ["a"]) == ["a"]
+    assert fm.merge_tags("x, y  z", None) == ["x", "y", "z"]
+    assert fm.merge_tags(["x", None, "", 3], ("#X", "w", "W")) == ["x", "3", "w"]
+    assert fm.merge_tags(7, ["7", "8"]) == ["7", "8"]
+    assert fm.merge_values({"tags": None}, {"tags": ["a"]}) == {"tags": ["a"]}
+    assert fm.merge_values({"mine": 1}, {"tags": ["a"], "title": "t"}, generated_keys=set()) == {"tags": ["a"], "mine": 1}
+
+
+def test_keys_the_line_splitter_must_recognise():
+    old = '"quoted: key": 1\n\'single\': 2\n-dash: 3\nplain key: 4\nempty:\n# tail\n'
+    merged = fm.merge(old, fm.dump({"title": "t"}))
+    assert merged.text == "title: t\n" + old and not merged.conflicts
+    assert fm.merge("- a\n", fm.dump({"title": "t"})).conflicts  # a list item is no key
+    refreshed = fm.merge('"title": old\n', fm.dump({"title": "new"}))
+    assert refreshed.text == "title: new\n"
+    assert fm.merge("  # indented prelude\ntitle: t\n", fm.dump({"title": "t2"})).text == "  # indented prelude\ntitle: t2\n"
+
+
+def test_line_endings_of_old_and_new_properties():
+    crlf = fm.dump({"title": "t", "year": 1}).replace("\n", "\r\n")
+    assert fm.merge("", crlf).text == crlf  # an empty block takes the rendering's line endings
+    assert fm.merge("title: old\r\n", fm.dump({"title": "t"})).text == "title: t\r\n"
+    assert fm.merge("title: old\n", crlf).text == "title: t\nyear: 1\n"
+    assert fm.merge("mine: 1", fm.dump({"title": "t"})).text == "title: t\nmine: 1\n"  # no final newline
+    assert fm.merge("mine: 1\ntitle: old\n", "title: t").text == "mine: 1\ntitle: t\n"
+    assert fm.merge("title: t\r\n\r\nmine: 1\r\n", fm.dump({"title": "t2"})).text == "title: t2\r\n\r\nmine: 1\r\n"
+    assert fm.newline_of("\r\nx") == "\r\n" and fm.newline_of("a\r\nb\n") == "\r\n"
+    assert fm.newline_of("\nx\r") == "\n" and fm.newline_of("x") == "\n"
+    assert fm.as_newline("a\r\nb\nc", "\r\n") == "a\r\nb\r\nc" and fm.as_newline("a\r\nb\n", "\n") == "a\nb\n"
+
+
+def test_generated_list_followed_by_the_readers_comment_lines():
+    old = "authors:\n  - Old One\n  - Old Two\n# who wrote it\n\nmine: 1\n"
+    merged = fm.merge(old, fm.dump({"authors": ["New"]}))
+    assert merged.text == "authors:\n  - New\n# who wrote it\n\nmine: 1\n" and not merged.conflicts
+
+
+def test_the_readers_tags_stay_even_when_tags_are_a_generated_key():
+    old = "tags: [mine]\ntitle: old\n"
+    assert fm.merge(old, fm.dump({"title": "t"}), generated_keys={"title", "tags"}).text == "tags: [mine]\ntitle: t\n"
+    assert fm.merge_values({"tags": ["mine"], "title": "old"}, {"title": "t"}, generated_keys={"title", "tags"}) == \
+        {"tags": ["mine"], "title": "t"}
+    assert fm.merge_tags([], ["#y", "y", "Xa", "a"]) == ["#y", "Xa", "a"]
+    assert fm.merge_tags(["Xylo"], ["ylo"]) == ["Xylo", "ylo"]
+
+
+def test_keys_on_several_lines_and_flow_mappings():
+    old = "aliases: [ViT,\n  vision transformer]\n\"quoted\": [a,\n  b]\ntitle: old\n"
+    merged = fm.merge(old, fm.dump({"title": "t"}))
+    assert merged.text == old.replace("title: old", "title: t") and not merged.conflicts
+    escaped = "\"say \\\"hi\\\"\": 1\n'it''s': 2\ntitle: old\n"
+    assert [k for k, _ in fm._chunks(escaped).entries] == ['say "hi"', "it's", "title"]
+    assert fm.merge(escaped, fm.dump({"title": "t"})).text == escaped.replace("old", "t")
+    for odd in ("{}\n", "[]\n", "? [a, b]\n: c\n"):
+        assert fm.merge(odd, RENDERED).text == odd and fm.merge(odd, RENDERED).conflicts
+
+
+def test_an_anchor_in_a_generated_key_that_the_reader_refers_to():
+    old = "doi: &d 10.1/x\nmine: *d\n"
+    merged = fm.merge(old, fm.dump({"doi": "10.2/y"}))
+    assert merged.text == old
+    assert merged.conflicts == ["properties studykit cannot merge without rewriting your lines; properties left as "
+                                "they are, generated ones not refreshed"]
+
+
+def test_yaml_errors_without_a_position():
+    try:
+        fm.load("a: \x07\n")
+    except fm.FrontMatterError as exc:
+        assert str(exc) == "front matter is not valid YAML"
+    else:
+        raise AssertionError("a control character is not YAML")
+    assert fm._has_comment("a: [unclosed # c") and not fm._has_comment("a: 'x # y'") and fm._has_comment("# c\n")
+
+
+def test_the_lines_before_the_first_key_and_yaml_the_scanner_rejects():
+    old = "# first comment\n\n# second\ntitle: old\n"
+    assert fm.merge(old, fm.dump({"title": "t"})).text == "# first comment\n\n# second\ntitle: t\n"
+    assert fm._has_comment("a: @x # c")  # the scanner stops at '@': a '#' it cannot place counts as a comment

@@ -9,10 +9,11 @@ chunk of lines; the reader's chunks are kept byte for byte at their position (co
 odd formatting included), a generated key's chunk is replaced by the freshly rendered one
 (or dropped when the rendered note no longer has it), and `tags` becomes the union of both,
 the reader's tags first (re-dumped only when a tag is added). Keys new to the note are inserted
-after the key that precedes them in the rendered order. Where line chunks do not match what
-YAML reads (anchors, complex keys), the merge falls back to `merge_values` on the loaded
-mappings and re-dumps everything, values kept, formatting not. Front matter that is not valid
-YAML is never rewritten: the merge returns it unchanged with a conflict.
+after the key that precedes them in the rendered order. Front matter that this cannot merge
+exactly is never rewritten: the merge returns it unchanged with a conflict. That is front matter
+that is not valid YAML or not a mapping, a key given twice, a complex (`? key`) key, lines that do
+not split into one chunk per key (an anchor used as a key, say), a comment inside a generated key
+that refreshing it would drop, and any merge whose result would not load as the expected values.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 _OPEN = re.compile(r"---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.M)
 _KEY = re.compile(r"([^\s#'\"\-][^\r\n]*?|-[^\s\r\n][^\r\n]*?)[ \t]*:(?:[ \t]|\r?\n|\Z)")
+_QUOTED_KEY = re.compile(r"(\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*')[ \t]*:(?:[ \t]|\r?\n|\Z)")
+_ENTRY = re.compile(r"(?!-(?:\s|$))[^\s#]")  # a line that starts a top-level key (not a list item)
 
 
 class FrontMatterError(ValueError):
@@ -164,12 +167,11 @@ def merge_values(old: dict, new: dict, generated_keys: Iterable[str] | None = No
 def _insert_missing(out: dict, new_items: list[tuple[Any, Any]], generated: set[str]) -> dict:
     items = list(out.items())
     for i, (key, value) in enumerate(new_items):
-        if key in out or (str(key) not in generated and key != "tags"):
-            continue
         keys = [k for k, _ in items]
+        if key in keys or (str(key) not in generated and key != "tags"):
+            continue
         prev = next((k for k, _ in reversed(new_items[:i]) if k in keys), None)
         items.insert(keys.index(prev) + 1 if prev is not None else 0, (key, value))
-        out[key] = value
     return dict(items)
 
 
@@ -189,13 +191,9 @@ def _chunks(yaml_text: str) -> _Chunks:
     prelude: list[str] = []
     entries: list[tuple[str, list[str]]] = []
     for line in lines:
-        starts_entry = line[:1] not in ("", " ", "\t", "#", "\r", "\n") and not re.match(r"-(?:\s|$)", line)
-        if starts_entry:
-            match = _KEY.match(line)
-            key = match.group(1) if match else line.strip()
-            if key[:1] in "\"'" or not match:
-                key = _quoted_key(line)
-            entries.append((key, [line]))
+        if _ENTRY.match(line):
+            match = _KEY.match(line)  # a plain key; quoted and odd ones are left to YAML
+            entries.append((match.group(1) if match else _quoted_key(line), [line]))
         elif entries:
             entries[-1][1].append(line)
         else:
@@ -204,21 +202,20 @@ def _chunks(yaml_text: str) -> _Chunks:
 
 
 def _quoted_key(line: str) -> str:
-    try:
-        data = yaml.load(line, Loader=_Loader)
-    except yaml.YAMLError:
-        return line.strip()
-    return str(next(iter(data))) if isinstance(data, dict) and data else line.strip()
+    """The key of a line that starts with a quoted key, unquoted; else the line itself (no key YAML agrees on)."""
+    match = _QUOTED_KEY.match(line)
+    return str(yaml.load(match.group(1), Loader=_Loader)) if match else line.strip()
 
 
-def _newline_of(text: str) -> str:
+def newline_of(text: str) -> str:
+    """The line ending of `text`'s first line: "\\r\\n" or "\\n"."""
     end = text.find("\n")
     return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
 
 
-def _as_newline(text: str, newline: str) -> str:
-    text = text.replace("\r\n", "\n")
-    return text.replace("\n", newline) if newline != "\n" else text
+def as_newline(text: str, newline: str) -> str:
+    """`text` with every line ending made `newline`."""
+    return text.replace("\r\n", "\n").replace("\n", newline)
 
 
 def _split_trivia(raw: str) -> tuple[str, str]:
@@ -227,7 +224,8 @@ def _split_trivia(raw: str) -> tuple[str, str]:
     keep = len(lines)
     while keep > 1 and (not lines[keep - 1].strip() or lines[keep - 1].startswith("#")):
         keep -= 1
-    return "".join(lines[:keep]), "".join(lines[keep:])
+    cut = sum(map(len, lines[:keep]))
+    return raw[:cut], raw[cut:]
 
 
 @dataclass
@@ -241,23 +239,27 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
     old_chunks, new_chunks = _chunks(old_yaml), _chunks(new_yaml)
     new_raw = dict(new_chunks.entries)
     generated = set(new_raw if generated_keys is None else generated_keys) - {"tags"}
-    newline = _newline_of(old_yaml) if old_yaml else _newline_of(new_yaml)
+    newline = newline_of(old_yaml) if old_yaml else newline_of(new_yaml)
 
     out: list[tuple[str, str]] = []
+    dropped: list[str] = []  # keys whose rewritten lines would lose a comment of the reader's
     for key, raw in old_chunks.entries:
+        fresh = raw
         if key == "tags" and "tags" in new_raw:
-            raw = _merged_tags_chunk(raw, new_raw["tags"], newline)
+            fresh = _merged_tags_chunk(raw, new_raw["tags"], newline)
         elif key in generated:
             if key not in new_raw:
                 continue
             value, trivia = _split_trivia(raw)
-            fresh = _as_newline(new_raw[key], newline)
-            if not fresh.endswith("\n"):
-                fresh += newline
-            if fresh != value:
-                raw = fresh + trivia  # the reader's blank lines and comments after it stay
-        out.append((key, raw))
-    inserted = _insert_missing(dict(out), [(k, _as_newline(r, newline)) for k, r in new_chunks.entries], generated)
+            rendered = as_newline(new_raw[key], newline)
+            if not rendered.endswith("\n"):
+                rendered += newline
+            if rendered != value:
+                fresh = rendered + trivia  # the reader's blank lines and comments after it stay
+        if fresh != raw and _has_comment(_split_trivia(raw)[0]):
+            dropped.append(key)
+        out.append((key, fresh))
+    inserted = _insert_missing(dict(out), [(k, as_newline(r, newline)) for k, r in new_chunks.entries], generated)
     text = old_chunks.prelude + "".join(r if r.endswith("\n") else r + newline for r in inserted.values())
     if text == old_yaml:
         return FrontMatterMerge(old_yaml)
@@ -266,15 +268,36 @@ def merge(old_yaml: str, new_yaml: str, generated_keys: Iterable[str] | None = N
         old_values = load(old_yaml)
     except FrontMatterError as exc:
         return FrontMatterMerge(old_yaml, [f"{exc}; properties left as they are"])
-    new_values = load(new_yaml)
-    expected = merge_values(old_values, new_values, generated_keys)
-    if [str(k) for k in old_values] == [k for k, _ in old_chunks.entries]:
-        try:
-            if list(load(text).items()) == list(expected.items()):
-                return FrontMatterMerge(text)
-        except FrontMatterError:
-            pass
-    return FrontMatterMerge(_as_newline(dump(expected), newline))
+    keys = [k for k, _ in old_chunks.entries]
+    twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+    if twice is not None:
+        return _kept(old_yaml, f"property {twice!r} is given twice")
+    if [str(k) for k in old_values] != keys:
+        return _kept(old_yaml, "properties studykit cannot tell apart line by line (a complex or anchored key)")
+    if dropped:
+        return _kept(old_yaml, f"property {dropped[0]!r} holds a comment that refreshing it would drop")
+    expected = merge_values(old_values, load(new_yaml), generated_keys)
+    try:
+        if list(load(text).items()) == list(expected.items()):
+            return FrontMatterMerge(text)
+    except FrontMatterError:
+        pass  # the lines merged into YAML that does not load (an alias whose anchor was refreshed away)
+    return _kept(old_yaml, "properties studykit cannot merge without rewriting your lines")
+
+
+def _kept(old_yaml: str, why: str) -> FrontMatterMerge:
+    return FrontMatterMerge(old_yaml, [f"{why}; properties left as they are, generated ones not refreshed"])
+
+
+def _has_comment(lines: str) -> bool:
+    """Whether the YAML `lines` hold a comment: a # that no token of theirs contains."""
+    if "#" not in lines:
+        return False
+    try:
+        inside = {i for t in yaml.scan(lines, Loader=yaml.SafeLoader) for i in range(t.start_mark.index, t.end_mark.index)}
+    except yaml.YAMLError:
+        return True  # cannot tell: take it that there is one
+    return any(m.start() not in inside for m in re.finditer(r"(?:^|(?<=[ \t]))#", lines, re.M))
 
 
 def _merged_tags_chunk(raw: str, new_raw: str, newline: str) -> str:
@@ -286,4 +309,4 @@ def _merged_tags_chunk(raw: str, new_raw: str, newline: str) -> str:
     merged = merge_tags(old_tags, new_tags)
     if isinstance(old_tags, list) and merged == _tag_list(old_tags):
         return raw
-    return _as_newline(dump({"tags": merged}), newline) + _split_trivia(raw)[1]
+    return as_newline(dump({"tags": merged}), newline) + _split_trivia(raw)[1]

@@ -62,14 +62,14 @@ class NoteMerge:
 
 
 def with_id(text: str, studykit_id: str) -> str:
-    """`text` with `studykit-id: <id>` in its front matter."""
+    """`text` with `studykit-id: <id>` in its front matter; ValueError if it names another id."""
     part = frontmatter.split(text)
     line = frontmatter.dump({ID_KEY: studykit_id})
     if not part.open:
         return f"---\n{line}---\n{text}"
     present = frontmatter.read_key(part.yaml, ID_KEY)
     if present is None:
-        part.yaml += line
+        part.yaml += frontmatter.as_newline(line, frontmatter.newline_of(part.open))
         return part.join()
     if str(present) != studykit_id:
         raise ValueError(f"rendered note has {ID_KEY} {present!r}, expected {studykit_id!r}")
@@ -78,18 +78,22 @@ def with_id(text: str, studykit_id: str) -> str:
 
 def merge_note(existing: str, rendered: str, *, force: bool = False, known: set[str] | None = None,
                generated_keys: Iterable[str] | None = None, name: str = "note") -> NoteMerge:
-    """The note `existing` with its properties and managed regions refreshed from `rendered`."""
-    old, new = frontmatter.split(existing), frontmatter.split(rendered)
-    conflicts: list[str] = []
-    if old.open and new.open:
+    """The note `existing` with its properties and managed regions refreshed from `rendered`.
+
+    `known`: the regions this note's record says studykit wrote into it (see `regions.merge`)."""
+    bom = "\ufeff" if existing.startswith("\ufeff") else ""  # an editor's byte-order mark stays, before the ---
+    old, new = frontmatter.split(existing[len(bom):]), frontmatter.split(rendered)
+    prop_conflicts: list[str] = []
+    if new.open and not old.open:  # the reader deleted the properties: the id must come back, fenced
+        old.open = frontmatter.as_newline(new.open + new.yaml + new.close, frontmatter.newline_of(existing))
+    elif old.open and new.open:
         keys = None if generated_keys is None else {*generated_keys, ID_KEY}
         props = frontmatter.merge(old.yaml, new.yaml, keys)
-        conflicts += [f"{name}: {message}" for message in props.conflicts]
+        prop_conflicts = [f"{name}: {message}" for message in props.conflicts]
         old.yaml = props.text
     body = regions.merge(old.body, new.body, force=force, known=known)
-    conflicts += body.conflicts
     old.body = body.text
-    return NoteMerge(old.join(), conflicts, body)
+    return NoteMerge(bom + old.join(), prop_conflicts + body.conflicts, body)
 
 
 def _diff(vault: Vault, path: Path, before: str, after: str) -> str:
