@@ -241,15 +241,17 @@ class SwinTransformerBlock(nn.Module):
         # A map the window does not divide is padded at the bottom and right (a 24x24 map and M=7 -> 28x28).
         pad_h = (self.window_size[0] - H % self.window_size[0]) % self.window_size[0]
         pad_w = (self.window_size[1] - W % self.window_size[1]) % self.window_size[1]
-        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-        _, Hp, Wp, _ = x.shape
+        if pad_h or pad_w:
+            x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+        Hp, Wp = H + pad_h, W + pad_w
 
         windows = window_partition(x, self.window_size)  # (B*nW, M, M, C) = (128, 7, 7, 96)
         windows = windows.view(-1, self.window_area, C)  # -> (B*nW, N, C) = (128, 49, 96)
         windows = self.attn(windows, mask=self.attn_mask)  # Eq.4 in every window: (128, 49, 96)
         windows = windows.view(-1, self.window_size[0], self.window_size[1], C)  # -> (128, 7, 7, 96)
         x = window_reverse(windows, self.window_size, Hp, Wp)  # -> (B, H, W, C) = (2, 56, 56, 96)
-        x = x[:, :H, :W, :].contiguous()  # drop the padding
+        if pad_h or pad_w:
+            x = x[:, :H, :W, :].contiguous()  # drop the padding
 
         if shifted:  # roll back down and right, so every token returns to its place
             x = torch.roll(x, shifts=self.shift_size, dims=(1, 2))
@@ -281,7 +283,8 @@ class PatchMerging(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, H, W, C = x.shape  # (2, 56, 56, 96)
-        x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))  # an odd side gets a row or column of zeros
+        if H % 2 or W % 2:  # an odd side gets a row or column of zeros
+            x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
         x0 = x[:, 0::2, 0::2, :]  # top-left of every 2x2 group: (2, 28, 28, 96)
         x1 = x[:, 1::2, 0::2, :]  # bottom-left
         x2 = x[:, 0::2, 1::2, :]  # top-right
