@@ -34,6 +34,22 @@ class PaperRegistry(Protocol):
 
     def equation(self, eq_id: str) -> Equation: ...
 
+    # The reference models and their shapes, for `studykit shapes` and the notes' diagrams. Each
+    # imports the paper's package (and torch) when called, never when the registry is read.
+    def model_names(self) -> Sequence[str]: ...  # the named configs, timm's names; `model` is one of them
+
+    def create_model(self, name: str, **overrides) -> Any: ...  # the model factory
+
+    def trace_shapes(self, name: str, batch: int = 2, img_size: int | None = None) -> list: ...  # every step
+
+    def collapse_shapes(self, steps: list) -> list: ...  # repeated blocks shown once, with a repeat count
+
+    def trace_equation(self, eq_id: str) -> list: ...  # the steps of one equation's module
+
+    def shapes_png(self, steps: list, title: str = "") -> bytes: ...
+
+    def shapes_mermaid(self, steps: list) -> str: ...
+
 
 def registries() -> dict[str, PaperRegistry]:
     """Every installed registry, by arXiv id. One that fails to load is skipped with a warning."""
@@ -76,3 +92,9 @@ def find_registry(arxiv: str = "", title: str = "", known: dict[str, PaperRegist
             if _title_key(registry.title) == key:
                 return registry
     return None
+
+
+def model_registry(name: str, known: dict[str, PaperRegistry] | None = None) -> PaperRegistry | None:
+    """The registry whose reference models include `name` ("swin_tiny_patch4_window7_224"), or None."""
+    known = registries() if known is None else known
+    return next((r for r in known.values() if name in r.model_names()), None)

@@ -8,6 +8,7 @@ starts, so this module does not import torch; only `Equation.build()` does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Callable
 
 _MODEL = "vit_base_patch16_224"
@@ -38,6 +39,34 @@ class PaperRegistry:
     title: str
     model: str
     equations: tuple[Equation, ...]
+    # The reference models and their shape tracer: two modules, named here and imported (with
+    # torch) on first use. `models_module` has list_models() and create_model(name, **overrides);
+    # `shapes_module` has trace_model, collapse, trace_equation, png and mermaid.
+    models_module: str = ""
+    shapes_module: str = ""
+
+    def model_names(self) -> list[str]:
+        return import_module(self.models_module).list_models() if self.models_module else []
+
+    def create_model(self, name: str, **overrides):
+        return import_module(self.models_module).create_model(name, **overrides)
+
+    def trace_shapes(self, name: str, batch: int = 2, img_size: int | None = None) -> list:
+        """Every step of a named model's forward pass on a (batch, 3, S, S) input."""
+        return import_module(self.shapes_module).trace_model(name, batch=batch, img_size=img_size)
+
+    def collapse_shapes(self, steps: list) -> list:
+        """`steps` with repeated blocks shown once and a repeat count."""
+        return import_module(self.shapes_module).collapse(steps)
+
+    def trace_equation(self, eq_id: str) -> list:
+        return import_module(self.shapes_module).trace_equation(self.equation(eq_id))
+
+    def shapes_png(self, steps: list, title: str = "") -> bytes:
+        return import_module(self.shapes_module).png(steps, title)
+
+    def shapes_mermaid(self, steps: list) -> str:
+        return import_module(self.shapes_module).mermaid(steps)
 
     def equation(self, eq_id: str) -> Equation:
         for eq in self.equations:
@@ -164,6 +193,8 @@ REGISTRY = PaperRegistry(
     arxiv="2010.11929",
     title="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
     model=_MODEL,
+    models_module="vit_impl.configs",
+    shapes_module="vit_impl.shapes",
     equations=(
         Equation(
             id="Eq.1",

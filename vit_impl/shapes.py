@@ -261,3 +261,19 @@ def collapse_blocks(steps: list[ShapeStep]) -> list[ShapeStep]:
         if int(match.group(2)) < period[name]:
             out.append(replace(s, repeat=n // period[name]))
     return out
+
+
+# The names a paper registry's shape tracer has (see PaperRegistry.shapes_module).
+collapse = collapse_blocks
+
+
+def png(steps: list[ShapeStep], title: str = "") -> bytes:
+    from vit_impl.diagram import png as draw_png
+
+    return draw_png(steps, title)
+
+
+def mermaid(steps: list[ShapeStep]) -> str:
+    from vit_impl.diagram import mermaid as flowchart
+
+    return flowchart(steps)
