@@ -8,11 +8,10 @@ with the fixed 7 x 7 windows drawn in each, so the shrinking number of windows s
 
 from __future__ import annotations
 
-import io
-
 import torch
 
 from swin_impl.model import shifted_window_mask, window_partition
+from vit_impl.diagram import png_bytes
 
 # Nine colours for the nine regions of a shifted map (tab10 without its grey).
 _REGION_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f"]
@@ -26,15 +25,6 @@ def _figure(width: float, height: float):
     from matplotlib import pyplot as plt
 
     return plt, plt.figure(figsize=(width, height), dpi=130)
-
-
-def _png(plt, fig) -> bytes:
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
-    return buf.getvalue()
 
 
 def _regions(size: int, window: int, shift: int) -> torch.Tensor:
@@ -106,7 +96,7 @@ def windows_png(size: int = 8, window: int = 4) -> bytes:
     ax.set_title("4. Mask of the bottom-right window", fontsize=9.5, loc="left")
     ax.text(-2.5, n + 0.55, "dark: query row may attend to key column (0);\nlight: -100, softmax gives it 0 weight.",
             fontsize=7.5, va="top", color="#333333")
-    return _png(plt, fig)
+    return png_bytes(fig)
 
 
 def pyramid_png(model_name: str = "swin_tiny_patch4_window7_224") -> bytes:
@@ -152,4 +142,4 @@ def pyramid_png(model_name: str = "swin_tiny_patch4_window7_224") -> bytes:
             ax.text((x + side + after) / 2, base - 0.45, "patch\nmerging", fontsize=7, ha="center", va="bottom",
                     color="#555555")
             x = after
-    return _png(plt, fig)
+    return png_bytes(fig)

@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 from itertools import groupby
 
-import torch
-
 from vit_impl import diagram
-from vit_impl.shapes import Labels, ShapeStep, collapse_blocks, trace
+from vit_impl.shapes import Labels, ShapeStep, collapse_blocks, trace, trace_named
 
 # The bands of the pictures: what each label covers in this paper.
 # One line each: a band can be one step high.
@@ -45,13 +43,7 @@ def trace_model(name: str, batch: int = 2, img_size: int | None = None) -> list[
     """The steps of a named swin_impl model on a (batch, 3, S, S) input, every block included (on the meta device)."""
     from swin_impl.configs import create_model
 
-    if batch < 1:
-        raise ValueError(f"batch must be at least 1, got {batch}")
-    overrides = {} if img_size is None else {"img_size": img_size}
-    with torch.device("meta"):
-        model = create_model(name, **overrides)
-        x = torch.empty(batch, model.patch_embed.in_chans, *model.patch_embed.img_size)
-    return trace(model, x, LABELS)
+    return trace_named(create_model, name, batch, img_size, LABELS)
 
 
 def trace_equation(eq) -> list[ShapeStep]:

@@ -131,6 +131,13 @@ def png(steps: list[ShapeStep], title: str = "", titles: dict[str, str] = _TITLE
                 color="#222222", linespacing=1.15)
         previous = step.output_shape
 
+    return png_bytes(fig)
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed."""
+    from matplotlib import pyplot as plt
+
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png")

@@ -209,20 +209,26 @@ def trace(model: nn.Module, x: torch.Tensor, labels: Labels = VIT_LABELS) -> lis
 
 
 def trace_model(name: str, batch: int = 2, img_size: int | None = None) -> list[ShapeStep]:
-    """The steps of a named vit_impl model on a (batch, C, S, S) input, every block included.
+    """The steps of a named vit_impl model on a (batch, C, S, S) input, every block included."""
+    from vit_impl.configs import create_model
+
+    return trace_named(create_model, name, batch, img_size)
+
+
+def trace_named(create_model, name: str, batch: int = 2, img_size: int | None = None,
+                labels: Labels = VIT_LABELS) -> list[ShapeStep]:
+    """The steps of `create_model(name)` (a model with a `patch_embed`) on a (batch, C, S, S) input.
 
     The model is built on the meta device: shapes without weights or arithmetic, so even
     ViT-H traces at once.
     """
-    from vit_impl.configs import create_model
-
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     overrides = {} if img_size is None else {"img_size": img_size}
     with torch.device("meta"):
         model = create_model(name, **overrides)
         x = torch.empty(batch, model.patch_embed.in_chans, *model.patch_embed.img_size)
-    return trace(model, x)
+    return trace(model, x, labels)
 
 
 def trace_equation(eq, labels: Labels = VIT_LABELS) -> list[ShapeStep]:
