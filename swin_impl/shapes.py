@@ -86,8 +86,29 @@ def fold_stages(steps: list[ShapeStep]) -> list[ShapeStep]:
     return out
 
 
+_ATTENTION = re.compile(r"^((?:[\w.]+\.)?attn)(?=[.:]|$)")
+
+
+def fold_attention(steps: list[ShapeStep]) -> list[ShapeStep]:
+    """The steps inside each WindowAttention as one step: for pictures of blocks, where Eq.4 has its own."""
+    out = []
+    for key, run in groupby(steps, key=lambda s: (m := _ATTENTION.match(s.module)) and m.group(1)):
+        run = list(run)
+        if key:
+            out.append(ShapeStep(f"{key}: attention in every window (Eq.4)", run[0].eq, run[0].input_shape,
+                                 run[-1].output_shape, run[0].repeat))
+        else:
+            out.extend(run)
+    return out
+
+
 def _pictured(steps: list[ShapeStep]) -> list[ShapeStep]:
-    return fold_stages(steps) if len(steps) > _PICTURE_STEPS else steps
+    """What a picture shows: a whole model stage by stage, two blocks (Eq.3) without the inside of attention."""
+    if len(steps) <= _PICTURE_STEPS:
+        return steps
+    if any(_STAGE_BLOCKS.match(s.module) for s in steps):
+        return fold_stages(steps)
+    return fold_attention(steps)
 
 
 def png(steps: list[ShapeStep], title: str = "") -> bytes:

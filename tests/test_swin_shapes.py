@@ -16,7 +16,7 @@ from studykit.cli import main
 from swin_impl.complexity import msa_flops, stage_costs, window_msa_flops
 from swin_impl.configs import create_model
 from swin_impl.equations import REGISTRY
-from swin_impl.shapes import collapse, fold_stages, mermaid, png, trace_equation, trace_model
+from swin_impl.shapes import collapse, fold_attention, fold_stages, mermaid, png, trace_equation, trace_model
 from vit_impl.model import Attention
 
 SWIN_TINY = "swin_tiny_patch4_window7_224"
@@ -112,6 +112,12 @@ def test_equation_modules_trace_to_the_shapes_of_their_cells():
     assert {s.eq for s in eq3} == {"Eq.3"}
     assert eq3[0].input_shape == (2, 56, 56, 96) and eq3[-1].output_shape == (2, 56, 56, 96)
     assert any(".roll(" in s.module for s in eq3)
+    folded = fold_attention(eq3)  # what the picture of Eq.3 shows: Eq.4 has its own
+    attention = [s for s in folded if s.module.endswith("attention in every window (Eq.4)")]
+    assert [(s.module.split(":")[0], s.input_shape, s.output_shape) for s in attention] == [
+        ("0.attn", (128, 49, 96), (128, 49, 96)), ("1.attn", (128, 49, 96), (128, 49, 96))]
+    inside = [s for s in eq3 if re.match(r"^\d\.attn[.:]", s.module)]
+    assert len(inside) > 20 and len(folded) == len(eq3) - len(inside) + 2
     eq4 = trace_equation(REGISTRY.equation("Eq.4"))
     assert (eq4[0].input_shape, eq4[-1].output_shape) == ((128, 49, 96), (128, 49, 96))
     assert (128, 3, 49, 49) in {s.output_shape for s in eq4}
