@@ -73,7 +73,8 @@ def shifted_window_mask(H: int, W: int, window_size: tuple[int, int], shift_size
     After the cyclic shift, the windows along the bottom and right edges hold tokens that
     were far apart in the image (rolled in from the other side). Label each region of the
     shifted map by where it came from; tokens with different labels must not attend to each
-    other. -100 rather than -inf, as the paper's code: softmax turns it into exactly 0 in fp32.
+    other. -100 rather than -inf, as the paper's code: softmax gives such a pair a weight of
+    about e^-100 (nothing, next to the others), and a row can never become all -inf and NaN.
     """
     labels = torch.zeros(1, H, W, 1)
     region = 0
