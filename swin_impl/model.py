@@ -150,7 +150,8 @@ class WindowAttention(nn.Module):
         """B of Eq.4 for every head: (1, heads, N, N), looked up in the table by offset."""
         N = self.window_area
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]  # (N*N, heads) = (2401, 3)
-        bias = bias.view(N, N, -1).permute(2, 0, 1)  # -> (heads, N, N) = (3, 49, 49)
+        # contiguous: added to every window's scores, a permuted view is slower (forward and backward)
+        bias = bias.view(N, N, -1).permute(2, 0, 1).contiguous()  # -> (heads, N, N) = (3, 49, 49)
         return bias.unsqueeze(0)  # -> (1, 3, 49, 49): the same B for every window
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
