@@ -97,7 +97,13 @@ class PatchEmbed(nn.Module):
     def __init__(self, img_size=224, patch_size=4, in_chans=3, embed_dim=96):
         super().__init__()
         self.img_size, self.patch_size = _pair(img_size), _pair(patch_size)
+        if any(s < p for s, p in zip(self.img_size, self.patch_size)):
+            raise ValueError(
+                f"image size {self.img_size[0]}x{self.img_size[1]} is smaller than one patch of "
+                f"{self.patch_size[0]}x{self.patch_size[1]}"
+            )
         self.in_chans = in_chans
+        # As timm: a side the patch size does not divide loses its last pixels (the convolution's floor).
         self.grid_size = (self.img_size[0] // self.patch_size[0], self.img_size[1] // self.patch_size[1])  # (56, 56)
         self.num_patches = self.grid_size[0] * self.grid_size[1]  # 3136
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
