@@ -293,11 +293,13 @@ class PatchMerging(nn.Module):
         B, H, W, C = x.shape  # (2, 56, 56, 96)
         if H % 2 or W % 2:  # an odd side gets a row or column of zeros
             x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
-        x0 = x[:, 0::2, 0::2, :]  # top-left of every 2x2 group: (2, 28, 28, 96)
-        x1 = x[:, 1::2, 0::2, :]  # bottom-left
-        x2 = x[:, 0::2, 1::2, :]  # top-right
-        x3 = x[:, 1::2, 1::2, :]  # bottom-right
-        x = torch.cat([x0, x1, x2, x3], dim=-1)  # -> (B, H/2, W/2, 4C) = (2, 28, 28, 384)
+            H, W = H + H % 2, W + W % 2
+        # The paper's code takes x[:, 0::2, 0::2] (top-left of every 2x2 group), x[:, 1::2, 0::2]
+        # (bottom-left), x[:, 0::2, 1::2] (top-right), x[:, 1::2, 1::2] (bottom-right) and concatenates
+        # them. One reshape and one permute give the same order with one copy (forward and backward):
+        x = x.reshape(B, H // 2, 2, W // 2, 2, C)  # -> (2, 28, 2, 28, 2, 96): group row, row in it, group col, col in it
+        x = x.permute(0, 1, 3, 4, 2, 5)  # -> (2, 28, 28, 2, 2, 96): column in the group, then row: TL, BL, TR, BR
+        x = x.flatten(3)  # -> (B, H/2, W/2, 4C) = (2, 28, 28, 384): [top-left, bottom-left, top-right, bottom-right]
         return self.reduction(self.norm(x))  # -> (B, H/2, W/2, 2C) = (2, 28, 28, 192)
 
 

@@ -54,9 +54,9 @@ def trace_equation(eq) -> list[ShapeStep]:
 
 collapse = collapse_blocks
 
-# "layers.2.blocks" in "layers.2.blocks.1.attn.qkv"; "layers.1.downsample" in "layers.1.downsample: cat(...)".
+# "layers.2.blocks" in "layers.2.blocks.1.attn.qkv"; "layers.1.downsample" in "layers.1.downsample: x.flatten(3)".
 _STAGE_BLOCKS = re.compile(r"^(layers\.\d+\.blocks)\.(\d+)(?=[.:]|$)")
-_MERGE_GATHER = re.compile(r"^(layers\.\d+\.downsample): (x\[|cat\()")
+_MERGE_GATHER = re.compile(r"^(layers\.\d+\.downsample): ")  # its reshape, permute and flatten
 # A whole model's trace is some 300 steps; its picture shows each stage's blocks as one step past this many.
 _PICTURE_STEPS = 60
 

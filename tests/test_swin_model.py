@@ -14,13 +14,15 @@ from swin_impl.checkpoint import load_checkpoint  # noqa: E402
 from swin_impl.configs import create_model, list_models  # noqa: E402
 from swin_impl.model import PatchMerging, SwinTransformer, SwinTransformerBlock, window_partition, window_reverse  # noqa: E402
 
-# Small configurations: the default window on a map it divides, a window that needs padding
-# and odd maps for patch merging, and a non-square image with another patch, window and head size.
+# Small configurations: a window that divides the map, a window that needs padding, odd maps for
+# patch merging, and a non-square image with another patch, window and head size.
 CONFIGS = {
     "window4-64px": dict(img_size=64, patch_size=4, window_size=4, embed_dim=16, depths=(2, 2, 2, 2),
                          num_heads=(1, 2, 2, 4), num_classes=10),
     "window7-96px-padded": dict(img_size=96, patch_size=4, window_size=7, embed_dim=16, depths=(2, 4, 2, 1),
                                 num_heads=(2, 2, 4, 4), num_classes=7),
+    "window7-100px-odd-merging": dict(img_size=100, patch_size=4, window_size=7, embed_dim=8, depths=(2, 2, 2),
+                                      num_heads=(1, 2, 2), num_classes=5),  # 25x25 tokens -> 13x13 -> 7x7
     "window5-64x96-3stages": dict(img_size=(64, 96), patch_size=2, window_size=5, embed_dim=12, depths=(2, 2, 2),
                                   num_heads=(2, 2, 4), num_classes=3, head_dim=8),
 }

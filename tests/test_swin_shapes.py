@@ -61,8 +61,9 @@ def test_swin_tiny_shapes_follow_the_paper():
     assert by_module(steps, "layers.0.blocks.1: norm1(...).roll(shifts=(-3, -3), dims=(1, 2))").output_shape == (2, 56, 56, 96)
     assert by_module(steps, "layers.0.blocks.1: x.roll(shifts=(3, 3), dims=(1, 2))").eq == "Eq.3"
     assert not [s for s in steps if s.module.startswith("layers.0.blocks.0") and ".roll(" in s.module]
-    merged = by_module(steps, "layers.1.downsample: cat([x, x, x, x], dim=-1)")
-    assert (merged.eq, merged.output_shape) == ("§3.1", (2, 28, 28, 384))
+    groups = by_module(steps, "layers.1.downsample: x.permute(0, 1, 3, 4, 2, 5)")
+    assert (groups.eq, groups.output_shape) == ("§3.1", (2, 28, 28, 2, 2, 96))  # 2x2 neighbours side by side
+    assert by_module(steps, "layers.1.downsample: x.flatten(3)").output_shape == (2, 28, 28, 384)
     assert by_module(steps, "layers.1.downsample.reduction").output_shape == (2, 28, 28, 192)
     assert by_module(steps, "layers.2.downsample.reduction").output_shape == (2, 14, 14, 384)
     assert by_module(steps, "layers.3.downsample.reduction").output_shape == (2, 7, 7, 768)
