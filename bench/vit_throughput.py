@@ -1,6 +1,6 @@
-"""Images per second of vit_impl against timm, same weights, same process, interleaved.
+"""Images per second of vit_impl and swin_impl against timm, same weights, same process, interleaved.
 
-    python bench/vit_throughput.py            # float32 on CPU: ViT-S/16 and ViT-B/16, batch 8 and 32
+    python bench/vit_throughput.py            # float32 on CPU: ViT-S/16, ViT-B/16 and Swin-T, batch 8 and 32
     python bench/vit_throughput.py --quick    # fewer repeats, shorter measurements
     python bench/vit_throughput.py --compile  # also torch.compile rows
     python bench/vit_throughput.py --threads 1 --cpu-clock   # on a machine busy with other work
@@ -25,9 +25,10 @@ import timm
 import torch
 import torch.nn.functional as F
 
+import swin_impl
 import vit_impl
 
-MODELS = ("vit_small_patch16_224", "vit_base_patch16_224")
+MODELS = ("vit_small_patch16_224", "vit_base_patch16_224", "swin_tiny_patch4_window7_224")
 # Dense bf16 tensor-core peaks from the vendors' data sheets, TFLOP/s; the first name found in the GPU's wins.
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0, "4090": 165.0}
 
@@ -58,10 +59,33 @@ def forward_macs(model) -> float:
     return patch + len(model.blocks) * per_block + head
 
 
+def swin_forward_macs(model) -> float:
+    """Multiply-accumulates of one image's forward pass through a Swin, matrix products only (Eq.2 per block)."""
+    pe = model.patch_embed
+    macs = pe.num_patches * model.embed_dim * pe.proj.in_channels * pe.patch_size[0] * pe.patch_size[1]
+    for stage in model.layers:
+        if not isinstance(stage.downsample, torch.nn.Identity):
+            h, w = stage.output_resolution
+            macs += h * w * stage.downsample.reduction.in_features * stage.downsample.reduction.out_features
+        for blk in stage.blocks:
+            h, w = (-(-r // m) * m for r, m in zip(stage.output_resolution, blk.window_size))  # padded map
+            C, hidden = blk.dim, blk.mlp.fc1.out_features
+            macs += 4 * h * w * C * C + 2 * blk.window_area * h * w * C + 2 * h * w * C * hidden
+    return macs + model.num_features * model.num_classes
+
+
+# Model name prefix -> the package that builds it and its MAC count.
+FAMILIES = {"vit_": (vit_impl, forward_macs), "swin_": (swin_impl, swin_forward_macs)}
+
+
+def family(name: str):
+    return next(v for k, v in FAMILIES.items() if name.startswith(k))
+
+
 def twin_models(name: str, device: torch.device):
-    """vit_impl's and timm's model of that name, holding the same weights."""
+    """Our model (vit_impl's or swin_impl's) and timm's of that name, holding the same weights."""
     theirs = timm.create_model(name, pretrained=False)
-    ours = vit_impl.create_model(name)
+    ours = family(name)[0].create_model(name)
     ours.load_state_dict(theirs.state_dict(), strict=True)
     return ours.to(device), theirs.to(device)
 
@@ -135,7 +159,7 @@ def measure(steps: dict, device, warmup: int, timing: Timing) -> dict[str, list[
 def run_rows(name, device, batches, modes, dtype, compiled, timing: Timing, peak_tflops) -> None:
     """Measure and print the rows of one model on one device."""
     ours, theirs = twin_models(name, device)
-    macs = forward_macs(ours)
+    macs = family(name)[1](ours)
     if compiled:
         ours, theirs = torch.compile(ours), torch.compile(theirs)
     if dtype == "bf16":
@@ -160,16 +184,16 @@ def run_rows(name, device, batches, modes, dtype, compiled, timing: Timing, peak
 
 
 HEADER = (
-    f"| {'model':<21} | {'batch':>5} | {'mode':<9} | {'dtype':<5} | {'compile':<7} "
-    f"| {'vit_impl img/s':>14} | {'timm img/s':>10} | {'ratio':>5} | {'spread':>6} | {'MFU':>5} |"
+    f"| {'model':<28} | {'batch':>5} | {'mode':<9} | {'dtype':<5} | {'compile':<7} "
+    f"| {'ours img/s':>10} | {'timm img/s':>10} | {'ratio':>5} | {'spread':>6} | {'MFU':>5} |"
 )
 
 
 def format_row(r: Row) -> str:
     mfu = f"{100 * r.mfu:4.1f}%" if r.mfu is not None else "-"
     return (
-        f"| {r.model:<21} | {r.batch:>5} | {r.mode:<9} | {r.dtype:<5} | {'yes' if r.compiled else 'no':<7} "
-        f"| {r.ours:>14.2f} | {r.timm:>10.2f} | {r.ours / r.timm:>5.2f} | {100 * r.spread:>5.1f}% | {mfu:>5} |"
+        f"| {r.model:<28} | {r.batch:>5} | {r.mode:<9} | {r.dtype:<5} | {'yes' if r.compiled else 'no':<7} "
+        f"| {r.ours:>10.2f} | {r.timm:>10.2f} | {r.ours / r.timm:>5.2f} | {100 * r.spread:>5.1f}% | {mfu:>5} |"
     )
 
 
@@ -189,20 +213,24 @@ def cpu_name() -> str:
 
 
 def describe_machine(device_note: str) -> str:
+    def fused(model) -> str:
+        return "on" if all(m.fused_attn for m in model.modules() if hasattr(m, "fused_attn")) else "OFF"
+
     with torch.device("meta"):
-        fused_ours = all(b.attn.fused_attn for b in vit_impl.create_model("vit_small_patch16_224").blocks)
-        fused_timm = all(b.attn.fused_attn for b in timm.create_model("vit_small_patch16_224").blocks)
+        vit, swin = "vit_small_patch16_224", "swin_tiny_patch4_window7_224"
+        flags = (f"vit_impl {fused(vit_impl.create_model(vit))}, timm ViT {fused(timm.create_model(vit))}, "
+                 f"swin_impl {fused(swin_impl.create_model(swin))}, timm Swin {fused(timm.create_model(swin))}")
     return (
         f"{device_note}; {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; "
-        f"torch {torch.__version__}, timm {timm.__version__}; "
-        f"fused attention (SDPA): vit_impl {'on' if fused_ours else 'OFF'}, timm {'on' if fused_timm else 'OFF'}"
+        f"torch {torch.__version__}, timm {timm.__version__}; fused attention (SDPA): {flags}"
     )
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--models", nargs="+", default=list(MODELS), choices=vit_impl.list_models(), metavar="NAME",
+        "--models", nargs="+", default=list(MODELS), choices=vit_impl.list_models() + swin_impl.list_models(),
+        metavar="NAME",
         help="models by timm's names (default: %(default)s)",
     )
     p.add_argument("--batches", nargs="+", type=int, default=[8, 32], help="CPU batch sizes (default: %(default)s)")
@@ -237,12 +265,12 @@ def main(argv=None) -> int:
         notes.append(f"GPU {torch.cuda.get_device_name()} bfloat16 autocast")
     print(describe_machine(" + ".join(notes)))
     with torch.device("meta"):
-        macs = {name: forward_macs(vit_impl.create_model(name)) / 1e9 for name in args.models}
-    print("forward GMACs per image, matrix products only (timm lists 17.58 for ViT-B/16); MFU counts "
+        macs = {name: family(name)[1](family(name)[0].create_model(name)) / 1e9 for name in args.models}
+    print("forward GMACs per image, matrix products only (timm lists 17.58 for ViT-B/16, 4.51 for Swin-T); MFU counts "
           "2 FLOPs per MAC, training 3x the forward: " + ", ".join(f"{k} {v:.2f}" for k, v in macs.items()))
     print(
         f"{timing.min_repeats} to {timing.max_repeats} interleaved measurements per row, median; "
-        "ratio = vit_impl / timm (above 1: vit_impl is faster); "
+        "ratio = ours / timm (above 1: ours, vit_impl or swin_impl, is faster); "
         "spread = (slowest - fastest) / median of one model's measurements, the larger of the two"
         + ("; CPU rows timed by process CPU time" if args.cpu_clock else "")
     )

@@ -54,6 +54,22 @@ class PaperRegistry(Protocol):
 
     def equation(self, eq_id: str) -> Equation: ...
 
+    # The reference models and their shapes, for `studykit shapes` and the notes' diagrams. Each
+    # imports the paper's package (and torch) when called, never when the registry is read.
+    def model_names(self) -> Sequence[str]: ...  # the named configs, timm's names; `model` is one of them
+
+    def create_model(self, name: str, **overrides) -> Any: ...  # the model factory
+
+    def trace_shapes(self, name: str, batch: int = 2, img_size: int | None = None) -> list: ...  # every step
+
+    def collapse_shapes(self, steps: list) -> list: ...  # repeated blocks shown once, with a repeat count
+
+    def trace_equation(self, eq_id: str) -> list: ...  # the steps of one equation's module
+
+    def shapes_png(self, steps: list, title: str = "") -> bytes: ...
+
+    def shapes_mermaid(self, steps: list) -> str: ...
+
 
 def registries() -> dict[str, PaperRegistry]:
     """Every installed registry, by arXiv id. One that fails to load is skipped with a warning."""
@@ -116,7 +132,7 @@ def model_paper(command: str, model: str | None = None, known: dict[str, PaperRe
     paper whose reference models include it, else the default paper. LookupError says what is missing."""
     known = registries() if known is None else known
     what = command.replace("_", " ")
-    owner = next((r for r in known.values() if model and r.models and model in resolve(r.models)()), None)
+    owner = model_registry(model, known) if model else None
     if owner is None:
         offering = [r for r in known.values() if getattr(r, command)]
         owner = known.get(DEFAULT_PAPER) if known.get(DEFAULT_PAPER) in offering else next(iter(offering), None)
@@ -125,3 +141,9 @@ def model_paper(command: str, model: str | None = None, known: dict[str, PaperRe
     if not getattr(owner, command):
         raise LookupError(f"{model}: {owner.title} (arXiv {owner.arxiv}) has no {what}")
     return owner
+
+
+def model_registry(name: str, known: dict[str, PaperRegistry] | None = None) -> PaperRegistry | None:
+    """The registry whose reference models include `name` ("swin_tiny_patch4_window7_224"), or None."""
+    known = registries() if known is None else known
+    return next((r for r in known.values() if name in r.model_names()), None)

@@ -40,6 +40,14 @@ def _groups(steps: list[ShapeStep]):
     return [(eq, list(run)) for eq, run in groupby(steps, key=lambda s: s.eq)]
 
 
+def _repeat_note(run: list[ShapeStep]) -> tuple[str, str]:
+    """What a band's repeat count means: ViT's blocks.0 standing for L blocks, or a group of blocks (Swin's pair)."""
+    repeat = max(s.repeat for s in run)
+    if all(s.module.startswith("blocks.0") for s in run if s.repeat > 1):
+        return f"{repeat} blocks", "blocks.0 shown"
+    return f"{repeat}", "each block shown"
+
+
 def _short(module: str, repeat: int) -> str:
     """The step's name with the block prefix dropped where the picture says `x L` already."""
     if repeat > 1 and module.startswith("blocks.0"):
@@ -47,17 +55,17 @@ def _short(module: str, repeat: int) -> str:
     return module
 
 
-def draw(steps: list[ShapeStep], path, title: str = "") -> Path:
+def draw(steps: list[ShapeStep], path, title: str = "", titles: dict[str, str] = _TITLES) -> Path:
     """Write the flow of `steps` as a PNG at `path` (atomically) and return the path."""
     path = Path(path)
-    data = png(steps, title)
+    data = png(steps, title, titles)
     with replacing(path) as tmp:
         tmp.write_bytes(data)
     return path
 
 
-def png(steps: list[ShapeStep], title: str = "") -> bytes:
-    """The flow of `steps` as PNG bytes."""
+def png(steps: list[ShapeStep], title: str = "", titles: dict[str, str] = _TITLES) -> bytes:
+    """The flow of `steps` as PNG bytes; `titles` names each equation's band (ViT's by default)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,9 +98,10 @@ def png(steps: list[ShapeStep], title: str = "") -> bytes:
         repeat = max(s.repeat for s in run)
         name = eq or "head"
         ax.text(band_x + 0.08, y0 + 0.1, name, fontsize=11, fontweight="bold", color=edge, va="top")
-        sub = _TITLES.get(eq, "")
+        sub = titles.get(eq, "")
         if repeat > 1:
-            sub += f"\n\n× {repeat} blocks\n(blocks.0 shown)"
+            count, shown = _repeat_note(run)
+            sub += f"\n\n× {count}\n({shown})"
         ax.text(band_x + 0.08, y0 + 0.34, sub, fontsize=7, color="#333333", va="top", linespacing=1.25)
         i += len(run)
 
@@ -122,6 +131,13 @@ def png(steps: list[ShapeStep], title: str = "") -> bytes:
                 color="#222222", linespacing=1.15)
         previous = step.output_shape
 
+    return png_bytes(fig)
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed."""
+    from matplotlib import pyplot as plt
+
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png")
@@ -144,7 +160,7 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', "#quot;") + '"'
 
 
-def mermaid(steps: list[ShapeStep]) -> str:
+def mermaid(steps: list[ShapeStep], titles: dict[str, str] = _TITLES) -> str:
     """A Mermaid `flowchart TD` of `steps`, one subgraph per equation, for an Obsidian note."""
     lines = ["flowchart TD"]
     first = steps[0].input_shape if steps else ()
@@ -152,9 +168,10 @@ def mermaid(steps: list[ShapeStep]) -> str:
     i = 1
     for n, (eq, run) in enumerate(_groups(steps)):
         repeat = max(s.repeat for s in run)
-        heading = f"{eq or 'head'}: {_TITLES.get(eq, '').replace(chr(10), ' ')}"
+        heading = f"{eq or 'head'}: {titles.get(eq, '').replace(chr(10), ' ')}"
         if repeat > 1:
-            heading += f" (x {repeat} blocks, blocks.0 shown)"
+            count, shown = _repeat_note(run)
+            heading += f" (x {count}, {shown})"
         lines.append(f"    subgraph g{n}[{_quote(heading)}]")
         for step in run:
             label = f"{_short(step.module, step.repeat)}<br/>{_shape(step.output_shape)}"

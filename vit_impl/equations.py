@@ -8,6 +8,7 @@ starts, so this module does not import torch; only `Equation.build()` does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Callable
 
 _MODEL = "vit_base_patch16_224"
@@ -45,13 +46,40 @@ class PaperRegistry:
     tags: tuple[str, ...] = ()
     # The commands that run the model (`studykit attention`, `studykit train`), as "module:attr"
     # strings imported only when the command runs; the contract is studykit.papers.PaperRegistry.
-    models: str = ""
     load_model: str = ""
     explain_attention: str = ""
     draw_attention: str = ""
     train_arguments: str = ""
     train_config: str = ""
     train: str = ""
+    # The reference models and their shape tracer: two modules, named here and imported (with
+    # torch) on first use. `models_module` has list_models() and create_model(name, **overrides);
+    # `shapes_module` has trace_model, collapse, trace_equation, png and mermaid.
+    models_module: str = ""
+    shapes_module: str = ""
+
+    def model_names(self) -> list[str]:
+        return import_module(self.models_module).list_models() if self.models_module else []
+
+    def create_model(self, name: str, **overrides):
+        return import_module(self.models_module).create_model(name, **overrides)
+
+    def trace_shapes(self, name: str, batch: int = 2, img_size: int | None = None) -> list:
+        """Every step of a named model's forward pass on a (batch, 3, S, S) input."""
+        return import_module(self.shapes_module).trace_model(name, batch=batch, img_size=img_size)
+
+    def collapse_shapes(self, steps: list) -> list:
+        """`steps` with repeated blocks shown once and a repeat count."""
+        return import_module(self.shapes_module).collapse(steps)
+
+    def trace_equation(self, eq_id: str) -> list:
+        return import_module(self.shapes_module).trace_equation(self.equation(eq_id))
+
+    def shapes_png(self, steps: list, title: str = "") -> bytes:
+        return import_module(self.shapes_module).png(steps, title)
+
+    def shapes_mermaid(self, steps: list) -> str:
+        return import_module(self.shapes_module).mermaid(steps)
 
     def equation(self, eq_id: str) -> Equation:
         for eq in self.equations:
@@ -181,13 +209,14 @@ REGISTRY = PaperRegistry(
     title="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
     model=_MODEL,
     check="vit_impl.check_spec:SPEC",
-    models="vit_impl.configs:list_models",
     load_model="vit_impl.checkpoint:load_model",
     explain_attention="vit_impl.attention:explain",
     draw_attention="vit_impl.attention:draw_attention",
     train_arguments="vit_impl.train_args:add_train_arguments",
     train_config="vit_impl.train_args:resolve",
     train="vit_impl.train:train",
+    models_module="vit_impl.configs",
+    shapes_module="vit_impl.shapes",
     equations=(
         Equation(
             id="Eq.1",

@@ -63,10 +63,10 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler, 
 
 def resume_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler) -> Progress:
     """Load everything `save_checkpoint` wrote back into the run and the RNGs; ValueError naming a mismatch."""
-    from vit_impl.checkpoint import _mismatches, _read  # one reading of the file, its errors named as load_checkpoint names them
+    from vit_impl.checkpoint_file import _read, mismatches  # one reading of the file, its errors named as load_checkpoint names them
 
     state = _read(path)
-    problems = _mismatches(model.state_dict(), state["model"])
+    problems = mismatches(model.state_dict(), state["model"])
     if problems:
         raise ValueError(f"{path}: checkpoint does not fit {type(model).__name__}:\n" + "\n".join(problems))
     model.load_state_dict(state["model"], strict=True)

@@ -1,4 +1,7 @@
-"""`studykit shapes MODEL`: every tensor shape of a ViT's forward pass, labelled with the paper's equation."""
+"""`studykit shapes MODEL`: every tensor shape of a model's forward pass, labelled with its paper's equations.
+
+The model comes from the paper registry that names it (ViT's, Swin's...), which also traces and draws it.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,14 @@ from pathlib import Path
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "shapes",
-        help="show how the tensor shapes change through a ViT, step by step (table, JSON, PNG, Mermaid)",
-        description="Trace MODEL on a (B, 3, S, S) input and print each step: module or operation, equation "
-        "(Eq.1-Eq.4 of arXiv 2010.11929), input shape, output shape. The encoder blocks all have the same "
-        "shapes, so the table and the pictures show blocks.0 once with a 'x L'; --json lists every step.",
+        help="show how the tensor shapes change through a model, step by step (table, JSON, PNG, Mermaid)",
+        description="Trace MODEL on a (B, 3, S, S) input and print each step: module or operation, the paper's "
+        "equation, input shape, output shape. Blocks that repeat with the same shapes are shown once with "
+        "'xN' (ViT's blocks.0 for all L blocks, a Swin stage's W-MSA/SW-MSA pair for its pairs); --json "
+        "lists every step.",
     )
-    p.add_argument("model", metavar="MODEL_NAME", help="a vit_impl model, for example vit_base_patch16_224")
+    p.add_argument("model", metavar="MODEL_NAME",
+                   help="a model a paper registry knows: vit_base_patch16_224, swin_tiny_patch4_window7_224...")
     p.add_argument("--batch", type=int, default=2, metavar="B", help="batch size of the example input (default 2)")
     p.add_argument("--img-size", type=int, metavar="S", help="image size (default: the model's, 224)")
     out = p.add_mutually_exclusive_group()
@@ -40,30 +45,30 @@ def run(args) -> int:
         if not args.png.parent.is_dir():
             raise UserError(f"{args.png}: folder {args.png.parent} does not exist")
 
-    from vit_impl.configs import list_models
-    from vit_impl.shapes import collapse_blocks, trace_model
+    from studykit.papers import model_registry, registries
 
-    if args.model not in list_models():
-        raise UserError(f"unknown model {args.model!r}; known: {', '.join(list_models())}")
+    known = registries()
+    registry = model_registry(args.model, known)
+    if registry is None:
+        names = [name for r in known.values() for name in r.model_names()]
+        raise UserError(f"unknown model {args.model!r}; known: {', '.join(names)}")
     try:
-        steps = trace_model(args.model, batch=args.batch, img_size=args.img_size)
+        steps = registry.trace_shapes(args.model, batch=args.batch, img_size=args.img_size)
     except ValueError as exc:  # the model's own check: an image size the patch size does not divide
         raise UserError(f"{args.model}: {exc}") from None
-    shown = steps if args.all_blocks else collapse_blocks(steps)
+    shown = steps if args.all_blocks else registry.collapse_shapes(steps)
 
     if args.png is not None:
-        from vit_impl.diagram import draw
+        from vault_export.atomic import write_atomic
 
         size = steps[0].input_shape[-1]
-        draw(shown, args.png, title=f"{args.model}: batch {args.batch}, {size}x{size} images")
+        write_atomic(args.png, registry.shapes_png(shown, title=f"{args.model}: batch {args.batch}, {size}x{size} images"))
         print(f"wrote {args.png}", file=sys.stderr)
     if args.json:
         # One step a line: a list of 300 steps stays readable and still parses as one JSON list.
         sys.stdout.write("[\n" + ",\n".join(json.dumps(s.to_json()) for s in steps) + "\n]\n")
     elif args.mermaid:
-        from vit_impl.diagram import mermaid
-
-        sys.stdout.write(mermaid(shown))
+        sys.stdout.write(registry.shapes_mermaid(shown))
     else:
         _print_table(args.model, shown)
     return 0
@@ -91,5 +96,5 @@ def _print_table(model: str, steps) -> None:
             row.append(f"x{s.repeat}" if s.repeat > 1 else "")
         table.add_row(*row)
     if repeat > 1:
-        table.caption = f"blocks.1 to blocks.{repeat - 1} repeat blocks.0 with the same shapes (--all-blocks lists them)"
+        table.caption = "a row marked xN stands for N runs of its block with the same shapes (--all-blocks lists them)"
     Console().print(table)
