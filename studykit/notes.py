@@ -138,18 +138,18 @@ def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool =
 
 
 def _draw_diagrams(registry, keys):
-    """(key, PNG bytes, Mermaid text) for the model ("model") and the equations named in `keys`."""
-    from vit_impl import diagram, shapes
-
+    """(key, PNG bytes, Mermaid text) for the model ("model") and the equations named in `keys`,
+    drawn by the paper's own shape tracer (its registry names it)."""
     for key in keys:
         if key == "model":
-            steps = shapes.collapse_blocks(shapes.trace_model(registry.model))
-            title = f"{registry.model}: tensor shapes, Eq.1-Eq.4"
+            steps = registry.collapse_shapes(registry.trace_shapes(registry.model))
+            ids = [eq.id for eq in registry.equations]
+            title = f"{registry.model}: tensor shapes, {ids[0]}-{ids[-1]}" if ids else f"{registry.model}: tensor shapes"
         else:
             eq = registry.equation(key)
-            steps = shapes.trace_equation(eq)
+            steps = registry.trace_equation(key)
             title = f"{eq.id} {eq.title}"
-        yield key, diagram.png(steps, title=title), diagram.mermaid(steps)
+        yield key, registry.shapes_png(steps, title=title), registry.shapes_mermaid(steps)
 
 
 def _created(vault, note_path: Path | None, today: date) -> date:

@@ -27,12 +27,10 @@ OURS = {"studykit", "vault_export"}
 # Offenders that another helper is removing on a branch not merged yet: (module, package) -> the
 # helper. The lead empties this list as those branches merge; test_pending_lists_only_live_offenders
 # says which entry a merge has made stale. Anything not listed here fails.
-PENDING = {
-    # helper "swin": `studykit shapes` through the registry's models and shape tracer
-    ("studykit/cli/shapes.py", "vit_impl"): "swin",
-    # helper "obsidian": the note's diagrams (notes._draw_diagrams) through the registry. Its other
-    # leak, studykit/guide.py knowing ViT by arXiv id and numbers, is no import: this test cannot see it.
-    ("studykit/notes.py", "vit_impl"): "obsidian",
+PENDING: dict[tuple[str, str], str] = {
+    # (importing file, model package): who is moving it behind the registry. Empty: studykit
+    # reaches every model only through its registry entry. studykit/guide.py still knows ViT by its
+    # arXiv id and numbers, which is no import: this test cannot see it.
 }
 
 
