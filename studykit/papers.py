@@ -42,7 +42,6 @@ class PaperRegistry(Protocol):
     # The commands that run the paper's model (`studykit attention`, `studykit train`): each a
     # "module:attr" string that `resolve` imports when the command runs, "" where the paper has
     # none. A ValueError from any of them is a problem the user can fix; its message says which.
-    models: str  # () -> the reference model names (timm's), one of them `model`
     # (checkpoint path | None, model name | None) -> (eval model, mean, std, dataset | None); `studykit
     # attention` reads the model's `blocks` and `patch_embed.img_size` (timm's names)
     load_model: str

@@ -12,11 +12,11 @@ from studykit.papers import DEFAULT_PAPER, model_paper, registries, resolve
 from vit_impl.equations import REGISTRY as VIT
 
 
-def toy_models() -> list[str]:
+def list_models() -> list[str]:  # the toy paper's models module is this one
     return ["toy_tiny", "toy_base"]
 
 
-TOY = replace(VIT, arxiv="9999.00001", title="A Toy Paper", model="toy_base", models=f"{__name__}:toy_models",
+TOY = replace(VIT, arxiv="9999.00001", title="A Toy Paper", model="toy_base", models_module=__name__,
               explain_attention="", draw_attention="", load_model="", train="", train_arguments="", train_config="")
 
 
@@ -30,7 +30,8 @@ def test_resolve_imports_what_the_string_names():
 
 def test_the_default_paper_is_installed_and_offers_every_command():
     default = registries()[DEFAULT_PAPER]
-    for command in ("models", "load_model", "explain_attention", "draw_attention", "train_arguments",
+    assert default.model in default.model_names()
+    for command in ("load_model", "explain_attention", "draw_attention", "train_arguments",
                     "train_config", "train"):
         assert callable(resolve(getattr(default, command))), command
 
