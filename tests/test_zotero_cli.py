@@ -165,3 +165,38 @@ def test_many_papers_to_read_take_the_listings_a_few_their_keys(tmp_path, capsys
         assert main(["sync", "--vault", str(vault)]) == 0
         assert "0 created, 1 updated, 24 unchanged" in capsys.readouterr().out
         assert sum("/children" in r for r in server.requests[asked:]) == 2  # the paper's PDFs, then its annotations
+
+
+@pytest.fixture
+def real_library(tmp_path, monkeypatch):
+    """A real profile's library (groups, feeds, linked files) as zotero.sqlite and through the local API."""
+    papers = real_papers(tmp_path / "linked")
+    data = build_library(tmp_path / "Zotero", papers, collections=REAL_COLLECTIONS, base_dir=tmp_path / "base")
+    monkeypatch.setenv(PREFS_ENV, str(write_prefs(tmp_path / "profile", data, tmp_path / "base")))
+    with ZoteroServer(papers, collections=REAL_COLLECTIONS, data_dir=data, base_dir=tmp_path / "base") as server:
+        monkeypatch.setenv(ENDPOINT_ENV, server.url)
+        yield data, server
+
+
+def test_sync_through_the_local_api_writes_the_notes_the_database_gives(real_library, tmp_path, capsys):
+    """Your library and your group libraries, the same notes either way (the group's were missing)."""
+    data, server = real_library
+    assert main(["sync", "--vault", str(tmp_path / "api")]) == 0
+    assert main(["sync", "--vault", str(tmp_path / "db"), "--zotero-data-dir", str(data)]) == 0
+    through_api, from_db = _notes(tmp_path / "api"), _notes(tmp_path / "db")
+    assert sorted(through_api) == sorted(from_db)
+    assert any("A paper the group reads" in text for text in through_api.values())
+    capsys.readouterr()
+
+    server.edit("ANNGRP02", annotationComment="Ask Ada again")  # a group member's comment changes
+    assert main(["sync", "--vault", str(tmp_path / "api")]) == 0
+    assert f"0 created, 1 updated, {len(from_db) - 1} unchanged" in capsys.readouterr().out
+    assert any("Ask Ada again" in text for text in _notes(tmp_path / "api").values())
+
+
+def test_annotations_of_a_group_paper_through_the_local_api(real_library, capsys):
+    import json
+
+    assert main(["annotations", "zotero:GROUPP01", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3 and {r["paper"] for r in rows} == {"zotero:g4242:GROUPP01"}
