@@ -46,7 +46,9 @@ def test_resync_through_the_api_asks_zotero_what_changed(served, vault, capsys):
     assert main(["sync", "--vault", str(vault)]) == 0
     assert "0 created, 0 updated, 4 unchanged" in capsys.readouterr().out
     again = served.requests[asked:]
-    assert len(again) == 1 and "format=versions" in again[0] and "since=" in again[0]  # answered 304
+    # which groups Zotero has, then one question per library, answered 304
+    assert len(again) == 2 and "/users/0/groups" in again[0]
+    assert "format=versions" in again[1] and "since=" in again[1]
     assert _tree(vault / "Papers") == before
 
     served.edit("ANNYEL01", annotationComment="changed in Zotero")
