@@ -191,7 +191,11 @@ def test_sync_through_the_local_api_writes_the_notes_the_database_gives(real_lib
     capsys.readouterr()
 
     server.edit("ANNGRP02", annotationComment="Ask Ada again")  # a group member's comment changes
+    asked = len(server.requests)
     assert main(["sync", "--vault", str(tmp_path / "api")]) == 0
+    # each library keeps its own version counter: the user's answers 304 and nothing more is read there
+    assert [r for r in server.requests[asked:] if r.startswith("/api/users/0/items")] == [
+        r for r in server.requests[asked:] if r.startswith("/api/users/0/items?format=versions")][:1]
     assert f"0 created, 1 updated, {len(from_db) - 1} unchanged" in capsys.readouterr().out
     assert any("Ask Ada again" in text for text in _notes(tmp_path / "api").values())
 
