@@ -108,6 +108,18 @@ def test_a_missing_base_directory_stops_the_sync_before_writing(tmp_path):
     assert not vault.exists()
 
 
+def test_no_base_directory_is_one_warning_line_from_sync_and_annotations(tmp_path):
+    vault = tmp_path / "vault"
+    data = build_library(tmp_path / "Zotero", real_papers(tmp_path / "linked"), collections=REAL_COLLECTIONS,
+                         base_dir=tmp_path / "base")
+    env = {PREFS_ENV: str(write_prefs(tmp_path / "profile", data, None))}
+    for args in (["sync", "--vault", str(vault), "--item", "LINKREL1"], ["annotations", "zotero:LINKREL1"]):
+        proc = _studykit(*args, "--zotero-data-dir", str(data), env=env)
+        assert proc.returncode == 0, proc.stderr
+        [line] = [line for line in proc.stderr.splitlines() if line.startswith("studykit: warning:")]
+        assert "Zotero item LINKREL1" in line and "base directory" in line and PREFS_ENV in line
+
+
 @pytest.mark.parametrize("damage", ["empty", "not sqlite", "no database"])
 def test_a_bad_database_leaves_no_vault_folder_behind(tmp_path, damage):
     """The vault the user named does not exist yet: a sync that fails must not leave it, even empty."""
