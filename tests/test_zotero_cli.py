@@ -218,3 +218,5 @@ def test_annotations_of_a_group_paper_through_the_local_api(real_library, capsys
     assert main(["annotations", "zotero:GROUPP01", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 3 and {r["paper"] for r in rows} == {"zotero:g4242:GROUPP01"}
+    assert main(["annotations", "zotero:NOPE2345"]) == 2
+    assert capsys.readouterr().err == "studykit: error: no Zotero item with key NOPE2345 in your library or group 4242\n"

@@ -119,7 +119,7 @@ class _Found:
     def check(self, clients: list[_Client], keys, collections, tags) -> None:
         for key in keys:
             if key not in self.keys:
-                raise UserError(f"no Zotero item with key {key} in {', '.join(c.where for c in clients)}")
+                raise UserError(f"no Zotero item with key {key} in {' or '.join(c.label for c in clients)}")
         for wanted in collections:
             if wanted not in self.collections:
                 raise UserError(f"no Zotero collection named or keyed {wanted!r} "
@@ -181,6 +181,7 @@ class _Client:
         if endpoint:
             self.zot.endpoint = endpoint.rstrip("/")
         self.where = f"{library_type}s/{library_id}"
+        self.label = self.where if not local else "your library" if library_type == "user" else f"group {library_id}"
         self.library = Library("group", int(library_id)) if library_type == "group" else Library()
 
     # --- HTTP with retries and plain-language errors ---------------------------------------
