@@ -134,3 +134,13 @@ def test_a_key_that_cannot_be_zoteros_is_refused_in_one_line_by_both_readers(lib
             zotero_db.read_library(data_dir, items=[key])
         else:
             zotero_api.read_library(endpoint=server.url, items=[key])
+
+
+def test_progress_counts_on_over_the_libraries(library):
+    _, server = library
+    seen = []
+    zotero_api.read_library(endpoint=server.url, progress=lambda done, total: seen.append((done, total)))
+    top = sum(1 for lib in server.libraries.values() for i in lib.items
+              if not i["data"].get("parentItem") and not lib.trashed(i))
+    assert len(seen) == 2 and seen[-1] == (top, top)  # one listing per library; never back to zero
+    assert seen == sorted(seen)

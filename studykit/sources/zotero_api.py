@@ -81,8 +81,16 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
                 if progress:
                     progress(len(papers), total)
     else:
-        for client in clients:
-            papers += client.whole_library(progress, only)
+        offset = 0
+        for client in clients:  # the bar counts on over the libraries
+            told = [0]
+
+            def tell(done: int, total: int, base: int = offset) -> None:
+                told[0] = total
+                progress(base + done, base + total)
+
+            papers += client.whole_library(tell if progress else None, only)
+            offset += told[0]
     return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
 
