@@ -190,7 +190,7 @@ def test_group_library_through_the_local_api(tmp_path):
     attachment["annotations"][1]["createdByUser"] = {"id": 9, "username": "grace"}
     attachment["annotations"][2]["annotationAuthorName"] = "Imported Author"
     data_dir = build_library(tmp_path, [{**paper, "library": 777}])
-    with ZoteroServer([{**paper, "library": 777}], group_id=777, data_dir=data_dir) as server:
+    with ZoteroServer([{**paper, "library": 777}], data_dir=data_dir) as server:
         [read] = zotero_api.read_library(endpoint=server.url, library_type="group", library_id=777)
         [web] = zotero_api.read_library(local=False, endpoint=server.web_url, library_type="group",
                                         library_id=777, api_key="k")

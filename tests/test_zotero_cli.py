@@ -46,7 +46,9 @@ def test_resync_through_the_api_asks_zotero_what_changed(served, vault, capsys):
     assert main(["sync", "--vault", str(vault)]) == 0
     assert "0 created, 0 updated, 4 unchanged" in capsys.readouterr().out
     again = served.requests[asked:]
-    assert len(again) == 1 and "format=versions" in again[0] and "since=" in again[0]  # answered 304
+    # which groups Zotero has, then one question per library, answered 304
+    assert len(again) == 2 and "/users/0/groups" in again[0]
+    assert "format=versions" in again[1] and "since=" in again[1]
     assert _tree(vault / "Papers") == before
 
     served.edit("ANNYEL01", annotationComment="changed in Zotero")
@@ -104,6 +106,18 @@ def test_a_missing_base_directory_stops_the_sync_before_writing(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "base directory" in proc.stderr and "does not exist" in proc.stderr
     assert not vault.exists()
+
+
+def test_no_base_directory_is_one_warning_line_from_sync_and_annotations(tmp_path):
+    vault = tmp_path / "vault"
+    data = build_library(tmp_path / "Zotero", real_papers(tmp_path / "linked"), collections=REAL_COLLECTIONS,
+                         base_dir=tmp_path / "base")
+    env = {PREFS_ENV: str(write_prefs(tmp_path / "profile", data, None))}
+    for args in (["sync", "--vault", str(vault), "--item", "LINKREL1"], ["annotations", "zotero:LINKREL1"]):
+        proc = _studykit(*args, "--zotero-data-dir", str(data), env=env)
+        assert proc.returncode == 0, proc.stderr
+        [line] = [line for line in proc.stderr.splitlines() if line.startswith("studykit: warning:")]
+        assert "Zotero item LINKREL1" in line and "base directory" in line and PREFS_ENV in line
 
 
 @pytest.mark.parametrize("damage", ["empty", "not sqlite", "no database"])
@@ -165,3 +179,44 @@ def test_many_papers_to_read_take_the_listings_a_few_their_keys(tmp_path, capsys
         assert main(["sync", "--vault", str(vault)]) == 0
         assert "0 created, 1 updated, 24 unchanged" in capsys.readouterr().out
         assert sum("/children" in r for r in server.requests[asked:]) == 2  # the paper's PDFs, then its annotations
+
+
+@pytest.fixture
+def real_library(tmp_path, monkeypatch):
+    """A real profile's library (groups, feeds, linked files) as zotero.sqlite and through the local API."""
+    papers = real_papers(tmp_path / "linked")
+    data = build_library(tmp_path / "Zotero", papers, collections=REAL_COLLECTIONS, base_dir=tmp_path / "base")
+    monkeypatch.setenv(PREFS_ENV, str(write_prefs(tmp_path / "profile", data, tmp_path / "base")))
+    with ZoteroServer(papers, collections=REAL_COLLECTIONS, data_dir=data, base_dir=tmp_path / "base") as server:
+        monkeypatch.setenv(ENDPOINT_ENV, server.url)
+        yield data, server
+
+
+def test_sync_through_the_local_api_writes_the_notes_the_database_gives(real_library, tmp_path, capsys):
+    """Your library and your group libraries, the same notes either way (the group's were missing)."""
+    data, server = real_library
+    assert main(["sync", "--vault", str(tmp_path / "api")]) == 0
+    assert main(["sync", "--vault", str(tmp_path / "db"), "--zotero-data-dir", str(data)]) == 0
+    through_api, from_db = _notes(tmp_path / "api"), _notes(tmp_path / "db")
+    assert sorted(through_api) == sorted(from_db)
+    assert any("A paper the group reads" in text for text in through_api.values())
+    capsys.readouterr()
+
+    server.edit("ANNGRP02", annotationComment="Ask Ada again")  # a group member's comment changes
+    asked = len(server.requests)
+    assert main(["sync", "--vault", str(tmp_path / "api")]) == 0
+    # each library keeps its own version counter: the user's answers 304 and nothing more is read there
+    assert [r for r in server.requests[asked:] if r.startswith("/api/users/0/items")] == [
+        r for r in server.requests[asked:] if r.startswith("/api/users/0/items?format=versions")][:1]
+    assert f"0 created, 1 updated, {len(from_db) - 1} unchanged" in capsys.readouterr().out
+    assert any("Ask Ada again" in text for text in _notes(tmp_path / "api").values())
+
+
+def test_annotations_of_a_group_paper_through_the_local_api(real_library, capsys):
+    import json
+
+    assert main(["annotations", "zotero:GROUPP01", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3 and {r["paper"] for r in rows} == {"zotero:g4242:GROUPP01"}
+    assert main(["annotations", "zotero:NOPE2345"]) == 2
+    assert capsys.readouterr().err == "studykit: error: no Zotero item with key NOPE2345 in your library or group 4242\n"

@@ -303,6 +303,25 @@ def test_linked_files_absolute_and_under_the_base_directory(real, tmp_path, monk
         zotero_db.read_library(real, items=["LINKREL1"])
 
 
+@pytest.mark.parametrize("profile", ["none found", "no base directory set"])
+def test_a_base_relative_file_with_no_base_directory_is_named_in_a_warning(real, tmp_path, monkeypatch, profile):
+    """Zotero's own prefs say where `attachments:` paths lead; without them the note gets no PDF and
+    no image, and the reader is told which item and what to do, not left to guess."""
+    if profile == "none found":
+        monkeypatch.delenv(PREFS_ENV)
+        monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
+        monkeypatch.delenv("APPDATA", raising=False)
+    else:
+        monkeypatch.setenv(PREFS_ENV, str(write_prefs(tmp_path / "profile3", real, None)))
+    papers = {p.zotero_key: p for p in zotero_db.read_library(real, items=["LINKREL1", "LINKABS1"])}
+    assert papers["LINKREL1"].pdf_path is None and papers["LINKREL1"].annotations[0].image is None
+    [warning] = papers["LINKREL1"].warnings
+    assert warning.startswith("Zotero item LINKREL1: its PDF LINKPDF2 is linked as attachments:Papers/relative.pdf")
+    assert ("no Zotero profile was found" if profile == "none found" else "prefs.js sets no") in warning
+    assert f"set {PREFS_ENV}" in warning and "Settings > Advanced > Files and Folders" in warning
+    assert papers["LINKABS1"].warnings == []  # an absolute path needs no base directory
+
+
 def test_the_profile_is_found_by_its_data_directory(real, tmp_path, monkeypatch):
     monkeypatch.delenv(PREFS_ENV)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

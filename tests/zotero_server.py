@@ -1,11 +1,16 @@
 """A Zotero API v3 server for tests that answers the way Zotero's own local API does.
 
-It serves one library of a `zotero_fixture` description (papers with nested attachments and
-annotations; a paper's "library" puts it in a group or a feed) under the local API's
-/api/users/0/... or /api/groups/ID/... and the web API's /users/ID/... or /groups/ID/....
-Each behaviour is Zotero's, from zotero/zotero (after tag 10.0.0):
+It serves the libraries of a `zotero_fixture` description (papers with nested attachments and
+annotations; a paper's "library" puts it in a group or a feed), all from one port, under the
+local API's /api/users/0/... and /api/groups/ID/... and the web API's /users/ID/... and
+/groups/ID/.... Each behaviour is Zotero's, from zotero/zotero (after tag 10.0.0):
 
 From chrome/content/zotero/xpcom/server/server_localAPI.js:
+- one server holds every library: each item, collection and file route is registered twice,
+  `/api/users/:userID/...` (the user's library) and `/api/groups/:groupID/...` (that group's);
+  `/api/users/:userID/groups` lists the groups (Zotero.Groups.getAll, the LocalAPI.Groups
+  endpoint) and `/api/groups/:groupID` is one; a group Zotero does not have is a 404; a feed is
+  no group, so its library is not served at all;
 - the local API switched off answers 403 "Local API is not enabled";
 - a user id other than 0 (or the logged-in user's) is a 400 ("Only data for the logged-in
   user is available locally -- use userID 0"); an unknown group is a 404;
@@ -30,6 +35,9 @@ in the indexed copy; what includeChildren brings as issue 11 reads Zotero after 
 - trash: deleted items, the children of deleted items and the annotations of a deleted
   attachment (or of an attachment of a deleted item) are left out unless `includeTrashed=1`;
 - Zotero.Collections leaves trashed collections out (deletedCollections).
+From Zotero.Group's toResponseJSON (chrome/content/zotero/xpcom/data/group.js; the shape as
+Zotero 10.0.1 answers it, since the stored copy of group.js predates toResponseJSON):
+- a group is {id, version, links, meta: {numItems}, data: {id, version, name, description}}.
 From chrome/content/zotero/xpcom/data/item.js (toJSON / toResponseJSON) and dataObject.js:
 - `deleted` is `true`, present only on a trashed item; `annotationText` only on highlights and
   underlines; `annotationAuthorName` only when set; `meta.numChildren` counts attachments and
@@ -61,90 +69,37 @@ WEB_PAGE, WEB_MAX = 25, 100
 PLAIN = {"Content-Type": "text/plain"}
 
 
-class ZoteroServer:
-    """Start with `with ZoteroServer(papers) as server:`; `server.url` is the local-API base URL.
+class _Library:
+    """One library as Zotero holds it: the user's (`group_id` None) or a group's, with its items
+    (API shape), their specs and its collections."""
 
-    `group_id`: serve that group library instead of the user's; `data_dir`: where imported files
-    live (storage/KEY/NAME); `base_dir`: the linked-file base directory of `attachments:` paths.
-    """
-
-    def __init__(self, papers: list[dict], *, collections: list[dict] = (), group_id: int | None = None,
-                 data_dir: Path | None = None, base_dir: Path | None = None, api_key: str | None = None,
-                 server_id: str | None = None):
-        self.group_id, self.data_dir, self.base_dir, self.api_key = group_id, data_dir, base_dir, api_key
-        self.server_id = server_id or uuid.uuid4().hex[:8].upper()
-        self.enabled = True  # False: the local API switched off in Zotero's settings
-        self.requests: list[str] = []
-        self._failures: list[tuple[int, str | None]] = []
-        self._lock = threading.Lock()
-        own = group_id  # a paper's "library": None for the user's, a group id, or "feed"
-        self.collections = [c for c in collections if c.get("library") == own]
+    def __init__(self, group_id: int | None, papers: list[dict], collections: list[dict]):
+        self.group_id = group_id
+        self.collections = [c for c in collections if c.get("library") == group_id]
         self.items: list[dict] = []
         self._index: dict[str, dict] = {}
-        self._specs: dict[str, dict] = {}
+        self.specs: dict[str, dict] = {}
         for paper in papers:
-            if paper.get("library") == own:
+            if paper.get("library") == group_id:
                 self._add(paper, None)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
-
-    @property
-    def web_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ZoteroServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
-    def fail(self, status: int, *, times: int = 1, retry_after: str | None = None, body: str = "Try again later") -> None:
-        """The next `times` requests answer `status` (with Retry-After when given)."""
-        with self._lock:
-            self._failures.extend([(status, retry_after, body)] * times)
-
-    @property
-    def library_version(self) -> int:
+    def version(self) -> int:
         return max((i["version"] for i in self.items), default=0)
 
-    def edit(self, key: str, **fields) -> None:
-        """Change an item as Zotero does: its fields, and its version becomes the library's next."""
-        with self._lock:
-            item = self._by_key(key)
-            version = self.library_version + 1
-            item["data"].update(fields)
-            if fields.get("deleted") is False:
-                item["data"].pop("deleted")
-            item["version"] = item["data"]["version"] = version
-
-    def erase(self, key: str) -> None:
-        """Empty an item from the trash: it is gone, and the library version moves on."""
-        with self._lock:
-            version = self.library_version + 1
-            self.items = [i for i in self.items if i["key"] != key]
-            self._index = {}
-            if self.items:
-                self.items[0]["version"] = self.items[0]["data"]["version"] = version
-
-    # --- the library in API shape ----------------------------------------------------------
-
-    def _library(self) -> dict:
+    def json(self) -> dict:
         kind, ident = ("group", self.group_id) if self.group_id else ("user", 0)
         return {"type": kind, "id": ident, "name": "Test library",
                 "links": {"alternate": {"href": "https://www.zotero.org/test", "type": "text/html"}}}
 
-    def _by_key(self, key: str) -> dict | None:
+    def group_json(self, base: str) -> dict:
+        """Zotero.Group's toResponseJSON: id, version, links, meta.numItems and data (id, version, name)."""
+        data = {"id": self.group_id, "version": self.version, "name": f"Group {self.group_id}", "description": ""}
+        return {"id": self.group_id, "version": self.version,
+                "links": {"self": {"href": f"{base}/groups/{self.group_id}", "type": "application/json"}},
+                "meta": {"numItems": sum(not i["data"].get("parentItem") for i in self.items)}, "data": data}
+
+    def by_key(self, key: str) -> dict | None:
         if len(self._index) != len(self.items):
             self._index = {i["key"]: i for i in self.items}
         return self._index.get(key)
@@ -183,25 +138,103 @@ class ZoteroServer:
         if spec.get("date"):
             year = re.search(r"\d{4}", spec["date"])
             meta["parsedDate"] = year.group(0) if year else ""
-        self._specs[data["key"]] = {**spec, "_children": [a["key"] for a in spec.get("attachments", ())]}
-        self.items.append({"key": data["key"], "version": data["version"], "library": self._library(),
+        self.specs[data["key"]] = {**spec, "_children": [a["key"] for a in spec.get("attachments", ())]}
+        self.items.append({"key": data["key"], "version": data["version"], "library": self.json(),
                            "meta": meta, "data": data})
         for kid in kids:
             self._add(kid, data["key"])
 
-    def _parent(self, item: dict) -> dict | None:
+    def parent(self, item: dict) -> dict | None:
         parent = item["data"].get("parentItem")
-        return self._by_key(parent) if parent else None
+        return self.by_key(parent) if parent else None
 
-    def _trashed(self, item: dict) -> bool:
+    def trashed(self, item: dict) -> bool:
         """In the trash itself, or a child (or an annotation of an attachment) of a trashed item."""
         while item is not None:
             if item["data"].get("deleted"):
                 return True
-            item = self._parent(item)
+            item = self.parent(item)
         return False
 
-    def _response_json(self, item: dict, base: str, web: bool) -> dict:
+
+
+class ZoteroServer:
+    """Start with `with ZoteroServer(papers) as server:`; `server.url` is the local-API base URL.
+
+    It serves the user's library and every group a paper or collection names, from one port;
+    `data_dir`: where imported files live (storage/KEY/NAME); `base_dir`: the linked-file base
+    directory of `attachments:` paths.
+    """
+
+    def __init__(self, papers: list[dict], *, collections: list[dict] = (),
+                 data_dir: Path | None = None, base_dir: Path | None = None, api_key: str | None = None,
+                 server_id: str | None = None):
+        self.data_dir, self.base_dir, self.api_key = data_dir, base_dir, api_key
+        self.server_id = server_id or uuid.uuid4().hex[:8].upper()
+        self.enabled = True  # False: the local API switched off in Zotero's settings
+        self.requests: list[str] = []
+        self._failures: list[tuple[int, str | None]] = []
+        self._lock = threading.Lock()
+        # a paper's "library": None for the user's, a group id, or "feed" (never served: not a group)
+        groups = sorted({s["library"] for s in [*papers, *collections] if isinstance(s.get("library"), int)})
+        self.libraries = {group: _Library(group, papers, list(collections)) for group in [None, *groups]}
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def items(self) -> list[dict]:
+        """The user library's items, as served."""
+        return self.libraries[None].items
+
+    def __enter__(self) -> ZoteroServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def fail(self, status: int, *, times: int = 1, retry_after: str | None = None, body: str = "Try again later") -> None:
+        """The next `times` requests answer `status` (with Retry-After when given)."""
+        with self._lock:
+            self._failures.extend([(status, retry_after, body)] * times)
+
+    def _holding(self, key: str) -> tuple[_Library, dict]:
+        return next((lib, item) for lib in self.libraries.values() if (item := lib.by_key(key)) is not None)
+
+    def edit(self, key: str, **fields) -> None:
+        """Change an item as Zotero does: its fields, and its version becomes its library's next."""
+        with self._lock:
+            lib, item = self._holding(key)
+            version = lib.version + 1
+            item["data"].update(fields)
+            if fields.get("deleted") is False:
+                item["data"].pop("deleted")
+            item["version"] = item["data"]["version"] = version
+
+    def erase(self, key: str) -> None:
+        """Empty an item from the trash: it is gone, and its library's version moves on."""
+        with self._lock:
+            lib, _ = self._holding(key)
+            version = lib.version + 1
+            lib.items[:] = [i for i in lib.items if i["key"] != key]
+            if lib.items:
+                lib.items[0]["version"] = lib.items[0]["data"]["version"] = version
+
+    def _response_json(self, lib: _Library, item: dict, base: str, web: bool) -> dict:
         """toResponseJSON: the stored item with links (and, from the web API only, createdByUser)."""
         body = json.loads(json.dumps(item))
         route = f"{base}/items/{item['key']}"
@@ -209,15 +242,15 @@ class ZoteroServer:
                  "alternate": {"href": f"https://www.zotero.org/test/items/{item['key']}", "type": "text/html"}}
         if item["data"].get("parentItem"):
             links["up"] = {"href": f"{base}/items/{item['data']['parentItem']}", "type": "application/json"}
-        spec = self._specs.get(item["key"], {})
+        spec = lib.specs.get(item["key"], {})
         if item["data"]["itemType"] == "attachment" and item["data"].get("linkMode") != "linked_url":
             path = self._file(item)
             enclosure = {"type": item["data"].get("contentType", ""), "title": item["data"].get("filename", "")}
             if path is not None and path.is_file():
                 enclosure.update(href=path.as_uri(), length=path.stat().st_size)
             links["enclosure"] = enclosure
-        best = next((self._by_key(k) for k in self._specs.get(item["key"], {}).get("_children", ())
-                     if self._by_key(k) and not self._by_key(k)["data"].get("deleted")), None)
+        best = next((lib.by_key(k) for k in spec.get("_children", ())
+                     if lib.by_key(k) and not lib.by_key(k)["data"].get("deleted")), None)
         if best is not None:
             links["attachment"] = {"href": f"{base}/items/{best['key']}", "type": "application/json",
                                    "attachmentType": best["data"].get("contentType", "")}
@@ -267,23 +300,30 @@ class ZoteroServer:
             return 200, PLAIN, b"Nothing to see here."
         query = parse_qs(split.query)
         prefix = "/api" if local else ""
-        match = re.fullmatch(re.escape(prefix) + r"/(users|groups)/(\d+)(/.*)", split.path)
+        match = re.fullmatch(re.escape(prefix) + r"/(users|groups)/(\d+)(/.*)?", split.path)
         if not match:
             return 404, PLAIN, b"Not found"
-        kind, ident, route = match.group(1), int(match.group(2)), match.group(3)
+        kind, ident, route = match.group(1), int(match.group(2)), match.group(3) or ""
         if kind == "users" and local and ident != 0:
             return 400, PLAIN, b"Only data for the logged-in user is available locally -- use userID 0"
-        if (kind == "groups") != bool(self.group_id) or (kind == "groups" and ident != self.group_id):
+        lib = self.libraries.get(ident if kind == "groups" else None)
+        if lib is None or (kind == "groups" and not ident):
             return 404, PLAIN, b"Not found"
-        base = f"http://localhost:{self.port}{prefix}/{kind}/{ident}"
+        root = f"http://localhost:{self.port}{prefix}"
+        base = f"{root}/{kind}/{ident}"
+        if kind == "groups" and not route:
+            return self._respond(lib.group_json(root), lib.version, headers, query)
         if m := re.fullmatch(r"/items/(\w+)/file/view/url", route):
-            return self._file_url(m.group(1), local)
+            return self._file_url(lib, m.group(1), local)
         if (m := re.fullmatch(r"/items/(\w+)", route)) and m.group(1) not in ("top", "trash"):
-            item = self._by_key(m.group(1))
+            item = lib.by_key(m.group(1))
             if item is None:
                 return 404, PLAIN, b"Not found"
-            return self._respond(self._response_json(item, base, not local), item["version"], headers, query)
-        found = self._listing(route, query)
+            return self._respond(self._response_json(lib, item, base, not local), item["version"], headers, query)
+        if kind == "users" and route == "/groups":
+            found = [g.group_json(root) for g in self.libraries.values() if g.group_id]
+        else:
+            found = self._listing(lib, route, query)
         if found is None:
             return 404, PLAIN, b"Not found"
         if isinstance(found, tuple):
@@ -309,11 +349,11 @@ class ZoteroServer:
         extra = {"Total-Results": str(total), "Link": self._links(split.path, query, start, limit, total, base)}
         fmt = query.get("format", ["json"])[0]
         if fmt == "keys":
-            return self._respond("\n".join(i["key"] for i in page), self.library_version, headers, query, extra)
+            return self._respond("\n".join(i["key"] for i in page), lib.version, headers, query, extra)
         if fmt == "versions":
-            return self._respond({i["key"]: i["version"] for i in page}, self.library_version, headers, query, extra)
-        return self._respond([self._response_json(i, base, not local) if "itemType" in i["data"] else i
-                              for i in page], self.library_version, headers, query, extra)
+            return self._respond({i["key"]: i["version"] for i in page}, lib.version, headers, query, extra)
+        return self._respond([self._response_json(lib, i, base, not local) if "itemType" in i["data"] else i
+                              for i in page], lib.version, headers, query, extra)
 
     def _respond(self, body, version: int, headers, query, extra: dict | None = None) -> tuple[int, dict, bytes]:
         out = {"Last-Modified-Version": str(version), **(extra or {})}
@@ -324,7 +364,7 @@ class ZoteroServer:
             return 200, {**out, **PLAIN}, body.encode()
         return 200, {**out, "Content-Type": "application/json"}, json.dumps(body, indent=4).encode()
 
-    def _listing(self, route: str, query: dict):
+    def _listing(self, lib: _Library, route: str, query: dict):
         """The items (or collections) a route's search finds, before since/sort/paging."""
         with_trash = query.get("includeTrashed") == ["1"]
         item_types = query.get("itemType", [])
@@ -332,25 +372,25 @@ class ZoteroServer:
         annotations_asked = any(t.startswith("-") or "annotation" in t.split("||") for t in item_types)
 
         def admitted(item: dict) -> bool:
-            return (with_trash or not self._trashed(item)) and (
+            return (with_trash or not lib.trashed(item)) and (
                 item["data"]["itemType"] != "annotation" or annotations_asked)
 
         if route == "/items":
-            found = [i for i in self.items if admitted(i)]
+            found = [i for i in lib.items if admitted(i)]
         elif route == "/items/top":
-            found = [i for i in self.items if not i["data"].get("parentItem") and admitted(i)]
+            found = [i for i in lib.items if not i["data"].get("parentItem") and admitted(i)]
         elif m := re.fullmatch(r"/items/(\w+)/children", route):
-            if self._by_key(m.group(1)) is None:
+            if lib.by_key(m.group(1)) is None:
                 return None
-            found = [i for i in self.items if i["data"].get("parentItem") == m.group(1) and admitted(i)]
+            found = [i for i in lib.items if i["data"].get("parentItem") == m.group(1) and admitted(i)]
         elif route in ("/collections", "/collections/top"):
-            return [self._collection_json(c) for c in self.collections if not c.get("deleted")
+            return [self._collection_json(lib, c) for c in lib.collections if not c.get("deleted")
                     and (route == "/collections" or not c.get("parentCollection"))]
         elif m := re.fullmatch(r"/collections/(\w+)/items(/top)?", route):
-            if not any(c["key"] == m.group(1) and not c.get("deleted") for c in self.collections):
+            if not any(c["key"] == m.group(1) and not c.get("deleted") for c in lib.collections):
                 return None
-            members = {i["key"] for i in self.items if m.group(1) in i["data"].get("collections", ())}
-            found = [i for i in self.items if i["data"]["itemType"] != "annotation" and admitted(i)
+            members = {i["key"] for i in lib.items if m.group(1) in i["data"].get("collections", ())}
+            found = [i for i in lib.items if i["data"]["itemType"] != "annotation" and admitted(i)
                      and (i["key"] in members or (not m.group(2) and i["data"].get("parentItem") in members))]
         else:
             return None
@@ -363,14 +403,14 @@ class ZoteroServer:
                 found = [i for i in found if _matches(condition, attribute(i))]
         return found
 
-    def _collection_json(self, spec: dict) -> dict:
+    def _collection_json(self, lib: _Library, spec: dict) -> dict:
         data = {"key": spec["key"], "version": spec.get("version", 1), "name": spec["name"],
                 "parentCollection": spec.get("parentCollection") or False, "relations": {}}
-        return {"key": spec["key"], "version": data["version"], "library": self._library(), "links": {},
+        return {"key": spec["key"], "version": data["version"], "library": lib.json(), "links": {},
                 "meta": {"numCollections": 0, "numItems": 0}, "data": data, "dateModified": ""}
 
-    def _file_url(self, key: str, local: bool) -> tuple[int, dict, bytes]:
-        item = self._by_key(key)
+    def _file_url(self, lib: _Library, key: str, local: bool) -> tuple[int, dict, bytes]:
+        item = lib.by_key(key)
         if item is None or not local:  # the web API has no local files
             return 404, PLAIN, b"Not found"
         if item["data"]["itemType"] != "attachment" or item["data"].get("linkMode") == "linked_url":

@@ -64,9 +64,22 @@ def _sync(args) -> int:
                 return zotero_api.read_library(local=not args.web, **selection,
                                                only=None if ids is None else set(ids),
                                                progress=lambda done, total: bar("reading Zotero", done, total))
-        results = notes.sync_papers(ws, read, stamps, dry_run=args.dry_run, force=args.force,
+        results = notes.sync_papers(ws, _telling_warnings(read), stamps, dry_run=args.dry_run, force=args.force,
                                     progress=lambda done, total: bar("writing notes", done, total))
     return report(ws, results, args)
+
+
+def _telling_warnings(read):
+    """`read`, saying each paper's warnings on stderr (why a note was written without its PDF)."""
+    def read_and_tell(ids):
+        import sys
+
+        papers = read(ids)
+        for warning in (w for p in papers for w in p.warnings):
+            print(f"studykit: warning: {warning}", file=sys.stderr)
+        return papers
+
+    return read_and_tell
 
 
 class _progress:

@@ -2,7 +2,10 @@
 and later (the default, http://127.0.0.1:23119/api) or the web API (api.zotero.org).
 
 What each endpoint returns is Zotero's (server_localAPI.js, search.js): an item's /children are
-its attachments and notes, so a PDF's annotations are asked for by item type.
+its attachments and notes, so a PDF's annotations are asked for by item type. The local API
+serves every library Zotero holds: the user's as users/0 and each group (listed by
+/users/0/groups) as groups/ID; each is read through its own client. The web API reads the one
+library ZOTERO_LIBRARY_ID and ZOTERO_LIBRARY_TYPE name.
 
 pyzotero retries a 429 after its Retry-After; 5xx answers are retried here with backoff.
 Refusals and an absent Zotero end as one UserError saying what to do.
@@ -13,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
@@ -36,6 +39,7 @@ ENABLE_LOCAL = ('enable "Allow other applications on this computer to communicat
                 "in Zotero 7 Settings > Advanced")
 
 Progress = Callable[[int, int], None]
+_ABSENT = object()  # `call(..., missing=_ABSENT)`: a 404 answers None
 
 
 def read_library(*, local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
@@ -44,36 +48,49 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
     nothing selected: the whole library), with their PDF annotations.
 
+    Through the local API with no library named: the user's library and every group's.
     Web API credentials default to ZOTERO_LIBRARY_ID, ZOTERO_LIBRARY_TYPE, ZOTERO_API_KEY.
     `progress(done, total)` is called as items arrive. `only`: just the papers with these ids
     (read by key, the others not at all).
     """
-    client = connect(local, library_id, library_type, api_key, endpoint)
+    items = [item_key(key) for key in items]  # a key that cannot be Zotero's fails before any request
+    clients = connect_all(local, library_id, library_type, api_key, endpoint)
     if only is not None and not (items or collections or tags) and len(only) <= BY_KEY_MAX:
-        prefix = paper_id(client.library, "")  # a few papers of the whole library: asked for by key
-        items = [i.removeprefix(prefix) for i in only if i.startswith(prefix)]
-        if not items:
-            return []
-    if items or collections or tags:
-        selected = client.select(items, collections, tags)
-        if only is not None:
-            selected = {key: chosen for key, chosen in selected.items() if paper_id(client.library, key) in only}
-        papers = []
-        for done, (parent, chosen) in enumerate(selected.values()):
-            papers.append(client.paper(parent, chosen, client.children, client.annotations))
-            if progress:
-                progress(done + 1, len(selected))
+        # a few papers of the whole library: asked for by key, each in its own library
+        found, asked, chosen = _Found(), [], []
+        for client in clients:
+            prefix = paper_id(client.library, "")
+            keys = [i.removeprefix(prefix) for i in only if i.startswith(prefix)]
+            if keys:
+                chosen.append((client, client.select(keys, (), (), found)))
+                asked += keys
+        found.check(clients, asked, (), ())
+    elif items or collections or tags:
+        chosen = select(clients, items, collections, tags)
     else:
-        # Three listings, each asked for what it holds: /items itself leaves annotations out (search.js).
-        top = client.pages(client.zot.top, progress=progress)
-        children = defaultdict(list)
-        for item in client.pages(client.zot.items, itemType="attachment") + \
-                client.pages(client.zot.items, itemType="annotation"):
-            if item["data"].get("parentItem"):
-                children[item["data"]["parentItem"]].append(item)
-        papers = [client.paper(item, None, lambda key: children.get(key, []),
-                               lambda key: children.get(key, []))
-                  for item in top if _is_paper(item) and (only is None or paper_id(client.library, item["key"]) in only)]
+        chosen = None
+    papers = []
+    if chosen is not None:
+        if only is not None:
+            chosen = [(client, {key: picked for key, picked in selected.items()
+                                if paper_id(client.library, key) in only}) for client, selected in chosen]
+        total = sum(len(selected) for _, selected in chosen)
+        for client, selected in chosen:
+            for parent, picked in selected.values():
+                papers.append(client.paper(parent, picked, client.children, client.annotations))
+                if progress:
+                    progress(len(papers), total)
+    else:
+        offset = 0
+        for client in clients:  # the bar counts on over the libraries
+            told = [0]
+
+            def tell(done: int, total: int, base: int = offset) -> None:
+                told[0] = total
+                progress(base + done, base + total)
+
+            papers += client.whole_library(tell if progress else None, only)
+            offset += told[0]
     return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
 
@@ -81,6 +98,51 @@ def connect(local: bool = True, library_id=None, library_type: str | None = None
             endpoint: str | None = None) -> _Client:
     """A client for one library; the endpoint defaults to $STUDYKIT_ZOTERO_ENDPOINT, then pyzotero's."""
     return _Client(local, library_id, library_type, api_key, endpoint or os.environ.get(ENDPOINT_ENV))
+
+
+def connect_all(local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
+                endpoint: str | None = None) -> list[_Client]:
+    """A client for each library to read: through the local API with no library named, the user's
+    and every group's (server_localAPI.js: /users/0/groups); otherwise the one named."""
+    first = connect(local, library_id, library_type, api_key, endpoint)
+    if not local or library_id is not None or library_type is not None:
+        return [first]
+    groups = first.pages(first.zot.groups)
+    return [first] + [connect(local, group.get("id", group.get("data", {}).get("id")), "group", api_key, endpoint)
+                      for group in groups]
+
+
+Selected = dict[str, tuple[dict, "set[str] | None"]]  # paper key -> (its item, PDF keys to read or None: all)
+
+
+@dataclass
+class _Found:
+    """What a selection found so far, over all libraries: only what no library has is an error."""
+
+    keys: set[str] = field(default_factory=set)
+    collections: set[str] = field(default_factory=set)
+    collection_names: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+
+    def check(self, clients: list[_Client], keys, collections, tags) -> None:
+        for key in keys:
+            if key not in self.keys:
+                raise UserError(f"no Zotero item with key {key} in {' or '.join(c.label for c in clients)}")
+        for wanted in collections:
+            if wanted not in self.collections:
+                raise UserError(f"no Zotero collection named or keyed {wanted!r} "
+                                f"(collections: {', '.join(sorted(self.collection_names)) or 'none'})")
+        for tag in tags:
+            if tag not in self.tags:
+                raise UserError(f"no Zotero item has the tag {tag!r}")
+
+
+def select(clients: list[_Client], keys, collections, tags) -> list[tuple[_Client, Selected]]:
+    """Each library's part of the selection; a key, collection or tag no library has is an error."""
+    found = _Found()
+    chosen = [(client, client.select(keys, collections, tags, found)) for client in clients]
+    found.check(clients, keys, collections, tags)
+    return [(client, selected) for client, selected in chosen if selected]
 
 
 def _is_paper(item: dict) -> bool:
@@ -127,11 +189,12 @@ class _Client:
         if endpoint:
             self.zot.endpoint = endpoint.rstrip("/")
         self.where = f"{library_type}s/{library_id}"
+        self.label = self.where if not local else "your library" if library_type == "user" else f"group {library_id}"
         self.library = Library("group", int(library_id)) if library_type == "group" else Library()
 
     # --- HTTP with retries and plain-language errors ---------------------------------------
 
-    def call(self, method, *args, missing: str | None = None, **params):
+    def call(self, method, *args, missing: str | object | None = None, **params):
         """`method(*args, **params)`, retrying 5xx; a 404 says `missing` when given."""
         import httpx2
         from pyzotero import zotero_errors as ze
@@ -141,6 +204,8 @@ class _Client:
             try:
                 return method(*args, **params)
             except ze.ResourceNotFoundError:
+                if missing is _ABSENT:
+                    return None
                 raise UserError(missing or self._refused(404)) from None
             except ze.UserNotAuthorisedError:
                 raise UserError(self._refused(403)) from None
@@ -220,8 +285,9 @@ class _Client:
 
     # --- selection and papers ---------------------------------------------------------------
 
-    def item(self, key: str) -> dict:
-        return self.call(self.zot.item, key, missing=f"no Zotero item with key {key} in {self.where}")
+    def item(self, key: str) -> dict | None:
+        """The item with this key, or None where this library has none."""
+        return self.call(self.zot.item, key, missing=_ABSENT)
 
     def children(self, key: str) -> list[dict]:
         """An item's child attachments and notes (never its annotations: search.js)."""
@@ -231,11 +297,14 @@ class _Client:
         """A PDF's annotations: only asked for by item type do they come (server_localAPI.js)."""
         return self.pages(self.zot.children, attachment_key, itemType="annotation")
 
-    def select(self, keys, collections, tags) -> dict[str, tuple[dict, set[str] | None]]:
-        """Paper key -> (its item, the attachment keys to read or None for all its PDFs)."""
-        selected: dict[str, tuple[dict, set[str] | None]] = {}
-        for key in map(item_key, keys):
+    def select(self, keys, collections, tags, found: _Found) -> Selected:
+        """This library's part of the selection, noting in `found` what it holds."""
+        selected: Selected = {}
+        for key in keys:
             item = self.item(key)
+            if item is None:
+                continue
+            found.keys.add(key)
             data = item["data"]
             parent = self.item(data["parentItem"]) if data.get("parentItem") else None
             if data.get("deleted") or (parent and parent["data"].get("deleted")):
@@ -253,24 +322,33 @@ class _Client:
                 raise UserError(f"Zotero item {key} is not a paper or a PDF attachment (it is a {data['itemType']})")
         if collections:
             known = self.pages(self.zot.collections)
+            found.collection_names.update(c["data"]["name"] for c in known)
             for wanted in collections:
-                found = [c["key"] for c in known if wanted in (c["key"], c["data"]["name"])]
-                if not found:
-                    names = sorted({c["data"]["name"] for c in known})
-                    raise UserError(f"no Zotero collection named or keyed {wanted!r} "
-                                    f"(collections: {', '.join(names) or 'none'})")
-                for collection_key in found:
+                for collection_key in [c["key"] for c in known if wanted in (c["key"], c["data"]["name"])]:
+                    found.collections.add(wanted)
                     for item in self.pages(self.zot.collection_items, collection_key):
                         if _is_paper(item):
                             selected[item["key"]] = (item, None)
         for tag in tags:
             tagged = self.pages(self.zot.items, tag=tag)
-            if not tagged:
-                raise UserError(f"no Zotero item has the tag {tag!r}")
+            if tagged:
+                found.tags.add(tag)
             for item in tagged:
                 if _is_paper(item):
                     selected[item["key"]] = (item, None)
         return selected
+
+    def whole_library(self, progress: Progress | None, only: set[str] | None) -> list[tuple[tuple, Paper]]:
+        """(sort order, Paper) of every paper of this library (of `only`, when given)."""
+        # Three listings, each asked for what it holds: /items itself leaves annotations out (search.js).
+        top = self.pages(self.zot.top, progress=progress)
+        children = defaultdict(list)
+        for item in self.pages(self.zot.items, itemType="attachment") + \
+                self.pages(self.zot.items, itemType="annotation"):
+            if item["data"].get("parentItem"):
+                children[item["data"]["parentItem"]].append(item)
+        return [self.paper(item, None, lambda key: children.get(key, []), lambda key: children.get(key, []))
+                for item in top if _is_paper(item) and (only is None or paper_id(self.library, item["key"]) in only)]
 
     def paper(self, item: dict, only: set[str] | None, children_of, annotations_of) -> tuple[tuple, Paper]:
         """(sort order, Paper) of a paper item; `children_of(key)` lists an item's child attachments,

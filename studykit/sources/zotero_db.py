@@ -22,7 +22,7 @@ from studykit.sources.zotero_common import (
     ANNOTATION_TYPES, PDF, PICTURE_KINDS, AttachmentData, Library, annotation_author, annotation_selected,
     build_paper, is_paper, item_key, item_order, paper_id,
 )
-from studykit.sources.zotero_prefs import BASE_PATH_PREF, base_directory
+from studykit.sources.zotero_prefs import BASE_PATH_PREF, PREFS_ENV, base_directory
 from studykit.sources.zotero_snapshot import snapshot
 from vault_export.sync import digest
 
@@ -111,6 +111,7 @@ class _Reader:
     def __init__(self, conn: sqlite3.Connection, data_dir: Path):
         self.conn, self.data_dir = conn, data_dir
         self._base: tuple[Path | None, Path | None] | None = None
+        self.unresolved: dict[int, str] = {}  # attachment itemID -> its `attachments:` path, no base directory known
         groups = dict(conn.execute("SELECT libraryID, groupID FROM groups")) if self._has("groups") else {}
         self.libraries = {lib: Library("group", groups.get(lib)) if kind == "group" else Library()
                           for lib, kind in conn.execute("SELECT libraryID, type FROM libraries")
@@ -285,12 +286,14 @@ class _Reader:
                     **fields.get(paper_id, {}), "creators": creators.get(paper_id, []),
                     "tags": item_tags.get(paper_id, [])}
             own = sorted(attachments.get(paper_id, ()), key=lambda a: (self.items[a][4], self.items[a][1]))
-            papers.append((item_order(data), build_paper(
+            paper = build_paper(
                 data, library,
                 [AttachmentData(self.items[a][1], self._pdf_path(self.items[a]), annotations.get(a, []))
                  for a in own],
                 citekey_fallback=citekeys.get((library_id, key), ""),
-                cached_image=lambda k, lib=library: self._cached_image(lib, k))))
+                cached_image=lambda k, lib=library: self._cached_image(lib, k))
+            paper.warnings += [self._no_base_directory(key, a) for a in own if a in self.unresolved]
+            papers.append((item_order(data), paper))
         return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
     def _fields(self, ids: str) -> dict[int, dict]:
@@ -351,8 +354,9 @@ class _Reader:
             path = self.data_dir / "storage" / key / stored.removeprefix("storage:")
         elif link_mode == LINKED_FILE and stored.startswith(BASE_PATH_PLACEHOLDER):
             base = self._base_directory()
-            if base is None:
-                return None  # no profile says where the base directory is: the annotations still count
+            if base is None:  # the annotations still count; the reader is told (_no_base_directory)
+                self.unresolved[row[0]] = stored
+                return None
             path = base / stored.removeprefix(BASE_PATH_PLACEHOLDER)
         elif link_mode == LINKED_FILE and Path(stored).is_absolute():
             path = Path(stored)
@@ -369,6 +373,20 @@ class _Reader:
             raise UserError(f"{prefs}: the linked-file base directory {base} ({BASE_PATH_PREF}) does not exist: "
                             "reconnect the drive, or set it again in Zotero Settings > Advanced > Files and Folders")
         return base
+
+    def _no_base_directory(self, paper_key: str, attachment_id: int) -> str:
+        """The warning for a PDF linked relative to a base directory no profile names."""
+        _, prefs = self._base
+        if prefs is None:
+            why = "no Zotero profile was found to say where that is"
+        else:
+            why = f"{prefs} sets no {BASE_PATH_PREF}" if prefs.is_file() else f"{prefs} does not exist"
+        key = self.items[attachment_id][1]
+        pdf = "it" if key == paper_key else f"its PDF {key}"
+        return (f"Zotero item {paper_key}: {pdf} is linked as {self.unresolved[attachment_id]}, relative to "
+                f"Zotero's linked-file base directory, but {why}: the note gets no PDF and no pictures; set "
+                f"{PREFS_ENV} to the prefs.js of the Zotero profile that uses {self.data_dir}, or set the base "
+                "directory in Zotero Settings > Advanced > Files and Folders")
 
     def _cached_image_path(self, library: Library, key: str) -> Path:
         folder = "library" if library.type == "user" else f"groups/{library.group_id}"

@@ -4,8 +4,9 @@ Every object Zotero serves has a `version`, and a listing's `Last-Modified-Versi
 library's. A run asks `/items?format=versions` with `since` the version it saw last and
 `If-Modified-Since-Version` (server_localAPI.js): a 304 says nothing changed; otherwise only the
 changed items are fetched, and `format=keys` tells which are gone. What it learnt is cached in
-the vault (`.studykit/zotero-api-versions.json`, a cache: losing it costs one full listing),
-keyed by `Zotero-Server-ID`: the local API's versions count on one database only, so another
+the vault (`.studykit/zotero-api-versions.json`, a cache: losing it costs one full listing), one
+entry per library (the user's and each group's: each has its own counter), keyed by
+`Zotero-Server-ID` and library: the local API's versions count on one database only, so another
 machine's or a restored database's counter is never trusted.
 """
 
@@ -14,12 +15,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studykit.sources.zotero_api import connect
-from studykit.sources.zotero_common import PDF, is_paper, item_order, paper_id
+from studykit.sources.zotero_api import connect_all, select
+from studykit.sources.zotero_common import PDF, is_paper, item_key, item_order, paper_id
 from vault_export.sync import digest
 
 CACHE_FILE = Path(".studykit") / "zotero-api-versions.json"
-FORMAT = 1
+FORMAT = 2  # 1 held one library
 BATCH = 50  # keys per itemKey= request (the web API's limit)
 
 
@@ -29,14 +30,32 @@ def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, libr
     """Paper id -> a digest of the versions of the paper, its PDFs and their annotations (and the
     PDFs' md5 and mtime), in the order `zotero_api.read_library` returns them. `save`: keep what
     was learnt in the cache under `cache_root` (not on a dry run)."""
-    client = connect(local, library_id, library_type, api_key, endpoint)
+    items = [item_key(key) for key in items]  # a key that cannot be Zotero's fails before any request
+    clients = connect_all(local, library_id, library_type, api_key, endpoint)
     path = Path(cache_root) / CACHE_FILE
     cache = _load(path)
-    server, library_version, known = _refresh(client, cache)
     if items or collections or tags:
-        chosen = {key: only for key, (_, only) in client.select(items, collections, tags).items()}
+        chosen = [(client, {key: only for key, (_, only) in selected.items()})
+                  for client, selected in select(clients, items, collections, tags)]
     else:
-        chosen = {key: None for key, entry in known.items()
+        chosen = [(client, None) for client in clients]
+    stamps, learnt, server = [], {}, cache.get("server", "")
+    for client, picked in chosen:
+        server, entry = _refresh(client, cache)
+        learnt[_entry_key(server, client)] = entry
+        library_stamps = _stamps(client, server, entry["items"], picked)
+        if library_stamps is None:  # not yet in the listing (a race with Zotero): no stamp can be trusted
+            return {}
+        stamps += library_stamps
+    if save:  # only once the selection held: bad input leaves nothing behind
+        _save(path, cache, server, learnt)
+    return {paper: stamp for _, paper, stamp in sorted(stamps)}
+
+
+def _stamps(client, server: str, known: dict, picked: dict | None) -> list[tuple] | None:
+    """(order, paper id, digest) of the papers `picked` (None: every paper) of one library."""
+    if picked is None:
+        picked = {key: None for key, entry in known.items()
                   if not entry["parent"] and not entry["deleted"]
                   and is_paper(entry["type"], None, entry["contentType"])}
     children: dict[str, list[str]] = {}
@@ -44,11 +63,10 @@ def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, libr
         if entry["parent"] and not entry["deleted"]:
             children.setdefault(entry["parent"], []).append(key)
     stamps = []
-    for key, only in chosen.items():
+    for key, only in picked.items():
         entry = known.get(key)
-        if entry is None:  # not yet in the listing (a race with Zotero): no stamp can be trusted
-            stamps = []
-            break
+        if entry is None:
+            return None
         pdfs = [key] if entry["type"] == "attachment" else sorted(
             c for c in children.get(key, ()) if known[c]["type"] == "attachment"
             and known[c]["contentType"] == PDF and (only is None or c in only))
@@ -58,27 +76,32 @@ def change_stamps(cache_root: Path, *, local: bool = True, library_id=None, libr
                 (a, known[a]["version"]) for a in children.get(pdf, ()) if known[a]["type"] == "annotation")))
         order = item_order({"dateAdded": entry["dateAdded"], "key": key})
         stamps.append((order, paper_id(client.library, key), digest(repr(parts).encode())))
-    if save:  # only once the selection held: bad input leaves nothing behind
-        _save(path, cache, server, library_version, known, client.where)
-    return {paper: stamp for _, paper, stamp in sorted(stamps)}
+    return stamps
+
+
+def _entry_key(server: str, client) -> str:
+    return f"{server} {client.where}"
 
 
 def _entry_stamp(entry: dict) -> tuple:
     return entry["version"], entry["deleted"], entry.get("md5"), entry.get("mtime")
 
 
-def _refresh(client, cache: dict) -> tuple[str, int, dict]:
-    """(server id, library version, key -> what the stamps need) brought up to date."""
-    since = cache.get("version", 0)
-    known = cache.get("items", {})
+def _refresh(client, cache: dict) -> tuple[str, dict]:
+    """(server id, the library's cache entry {version, items: key -> what the stamps need}) brought up to date."""
+    libraries = cache.get("libraries", {})
+    entry = libraries.get(_entry_key(cache.get("server", ""), client), {})
+    since = entry.get("version", 0)
     answer = client.versions(since=since)
     server = answer.server or f"web:{client.where}"
-    if server != cache.get("server") or client.where != cache.get("library"):
-        since, known = 0, {}
-        if cache:
-            answer = client.versions(since=0)
+    if server != cache.get("server"):  # another Zotero answered: only its own counters count
+        entry = libraries.get(_entry_key(server, client), {})
+        if entry.get("version", 0) != since:
+            since = entry.get("version", 0)
+            answer = client.versions(since=since)
+    known = entry.get("items", {})
     if answer.unchanged:
-        return server, since, known
+        return server, {"version": since, "items": known}
     changed = dict(answer.versions)
     changed.update(client.versions(since=since, itemType="annotation").versions)
     present = set(client.keys()) | set(client.keys(itemType="annotation"))
@@ -96,7 +119,7 @@ def _refresh(client, cache: dict) -> tuple[str, int, dict]:
                                   "parent": data.get("parentItem") or "", "deleted": bool(data.get("deleted")),
                                   "contentType": data.get("contentType"), "dateAdded": data.get("dateAdded"),
                                   "md5": data.get("md5"), "mtime": data.get("mtime")}
-    return server, answer.library_version, known
+    return server, {"version": answer.library_version, "items": known}
 
 
 def _load(path: Path) -> dict:
@@ -107,8 +130,9 @@ def _load(path: Path) -> dict:
         return {}
 
 
-def _save(path: Path, cache: dict, server: str, version: int, known: dict, library: str) -> None:
-    data = {"format": FORMAT, "server": server, "library": library, "version": version, "items": known}
+def _save(path: Path, cache: dict, server: str, learnt: dict) -> None:
+    """Keep what this run learnt; other libraries' and other servers' entries stay as they were."""
+    data = {"format": FORMAT, "server": server, "libraries": {**cache.get("libraries", {}), **learnt}}
     if data == cache:
         return
     from vault_export.atomic import write_atomic
