@@ -242,6 +242,8 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     filename = note_filename(citekey=paper.citekey, first_author=paper.authors[0] if paper.authors else "",
                              year=paper.year, title=paper.title)
     existing = ws.vault.find_by_id(paper.id)
+    adopted = existing is None and not dry_run and _adopt(ws.vault, paper)
+    existing = existing or adopted or None
     note_path = existing or ws.vault.new_note_path(filename)
     registry = _registry(paper)
     assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
@@ -256,9 +258,60 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
                                          assets=assets, created=_created(ws.vault, existing, ws.today))
     text = render("paper_note.md.j2", context, vault=ws.root, config=ws.config)
     result = write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
+    if adopted and result.status == "unchanged":  # its studykit-id was rewritten
+        result = replace(result, status="updated", changed=True)
     embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values()]
     folder = ws.vault.attachments_dir(result.path)
     return result, [folder / safe_filename(name) for name in embedded if name]
+
+
+def _adopt(vault, paper: Paper) -> Path | None:
+    """The note an older studykit made for this PDF under its document id alone (before the file name was
+    part of a PDF's id), now carrying `paper.id`; None when there is none. A note whose `source` names
+    another file is that copy's note and stays as it is."""
+    from studykit.sources.pdf_metadata import document_id
+    from vault_export import frontmatter
+    from vault_export.atomic import write_if_unchanged
+    from vault_export.names import safe_filename
+    from vault_export.vault import BOM, ID_KEY
+
+    old_id = document_id(paper.id)
+    if not old_id or not paper.pdf_path:
+        return None
+    name = Path(paper.pdf_path).name
+    own_names = {_name_key(name), _name_key(safe_filename(name))}  # a copy in the vault, or the PDF itself
+    for path in vault.find_all(old_id):
+        raw = vault.read(path)
+        bom = BOM if raw.startswith(BOM) else b""
+        try:
+            part = frontmatter.split(raw[len(bom):].decode("utf-8"))
+            source = frontmatter.read_key(part.yaml, "source")
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if source and _name_key(_linked_pdf(str(source))) not in own_names:
+            continue
+        part.yaml, count = re.subn(rf"(?m)^({re.escape(ID_KEY)}:[ \t]*)(['\"]?){re.escape(old_id)}\2[ \t]*$",
+                                   lambda m: m.group(1) + paper.id, part.yaml, count=1)
+        vault.release(path)
+        if not count or not write_if_unchanged(path, bom + part.join().encode("utf-8"), raw):
+            continue  # an id written some other way, or a save meanwhile: this run makes a new note
+        vault.register(paper.id, path)
+        vault.records.put(paper.id, replace(vault.records.get(old_id), path=vault.link(path)))
+        return path
+    return None
+
+
+def _linked_pdf(source: str) -> str:
+    """'paper.pdf' out of a `source` property: "[[attachments/paper-1a2b3c4d.pdf]]", a path, a link."""
+    target = source.strip().removeprefix("[[").removesuffix("]]").split("|")[0].split("#")[0]
+    name = target.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"-[0-9a-f]{8}(\.pdf)$", r"\1", name, flags=re.I)  # `_attachment_for`'s second copy
+
+
+def _name_key(name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def write_legend(ws: Workspace, *, dry_run: bool = False, force: bool = False):
@@ -295,7 +348,7 @@ def vault_lock(ws: Workspace, what: str, *, dry_run: bool = False):
 
 def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = False, progress=None) -> list:
     """Write each paper's note (and the legend once); `progress(done, total)` after each."""
-    papers = list(papers)
+    papers = _one_each(list(papers))
     results = []
     with vault_lock(ws, "import", dry_run=dry_run):
         for done, paper in enumerate(papers, 1):
@@ -305,6 +358,17 @@ def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = 
         if papers:
             write_legend(ws, dry_run=dry_run, force=force)
     return results
+
+
+def _one_each(papers: list[Paper]) -> list[Paper]:
+    """`papers` with a file given twice read once; two files that still give one id are an error."""
+    first: dict[str, Paper] = {}
+    for paper in papers:
+        seen = first.setdefault(paper.id, paper)
+        if seen is not paper and Path(seen.pdf_path or "").resolve() != Path(paper.pdf_path or "").resolve():
+            raise UserError(f"{paper.pdf_path}: the same paper as {seen.pdf_path} (one document /ID and "
+                            f"one file name): import one of them, or rename one to keep both")
+    return list(first.values())
 
 
 @dataclass(frozen=True)
