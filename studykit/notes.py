@@ -172,7 +172,7 @@ def _created(vault, note_path: Path | None, today: date) -> date:
         return today
 
 
-def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool = False) -> str | None:
+def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool = False) -> VaultPdf | None:
     """The paper's PDF as a path inside the vault, brought in when it is outside; None when it stays out.
 
     `pdf_attach`: "copy" (default) or "link" (a hard link; a copy where the file system has none)
@@ -185,51 +185,78 @@ def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool
     root = ws.root.resolve()
     resolved = source.resolve()
     if resolved.is_relative_to(root):
-        return resolved.relative_to(root).as_posix()
+        return VaultPdf(resolved.relative_to(root).as_posix())
     if (ws.config.pdf_attach == "zotero" and paper.zotero_link) or not resolved.is_file():
         return None
     from vault_export.names import safe_filename
+    from vault_export.record import digest
 
-    target = _attachment_for(ws.vault.attachments_dir(note_path), safe_filename(source.name), resolved)
-    if not dry_run and not target.exists():
-        _bring_in(resolved, target, link=ws.config.pdf_attach == "link")
-    return ws.vault.link(target)
+    data = resolved.read_bytes()
+    copied = ws.vault.records.get(paper.id).extra.get("pdf") or {}
+    target, seen, note = _attachment_for(ws.vault, safe_filename(source.name), note_path, data, copied)
+    if not dry_run and seen != data:
+        _bring_in(resolved, data, target, seen, link=ws.config.pdf_attach == "link")
+    return VaultPdf(ws.vault.link(target), {"path": ws.vault.link(target), "digest": digest(data)}, note)
 
 
-def _attachment_for(folder: Path, name: str, source: Path) -> Path:
-    """`name` in `folder`, or `stem-<digest>.pdf` when a different file already has that name."""
-    import filecmp
+@dataclass
+class VaultPdf:
+    """Where the note links its PDF, what studykit copied there (for the note's record), and what to report."""
 
-    target = folder / name
-    if not target.exists() or os.path.samefile(source, target) or filecmp.cmp(source, target, shallow=False):
-        return target
-    from vault_export.sync import digest
+    link: str
+    copied: dict | None = None  # {"path": vault-relative, "digest": of the bytes studykit put there}
+    note: str = ""
 
+
+def _attachment_for(vault, name: str, note_path: Path, data: bytes, copied: dict) -> tuple[Path, bytes | None, str]:
+    """Where the PDF `data` goes, the bytes there now (None: no file), and a line for the reader.
+
+    The copy studykit made at the last import is replaced while it still holds what studykit put
+    there (the reader saved new highlights into their PDF); a file of that name that is not that
+    copy is the reader's: it is kept, and the PDF goes to `stem-<digest>.pdf` beside it.
+    """
+    from vault_export.record import digest
+
+    if copied.get("path") and vault.contains(vault.root / copied["path"]):
+        ours = vault.root / copied["path"]
+        current = _bytes_of(ours)
+        if current is not None and digest(current) == copied.get("digest"):
+            return ours, current, ""
+    target = vault.attachments_dir(note_path) / name
+    current = _bytes_of(target)
+    if current is None or current == data:
+        return target, current, ""
     stem, dot, ext = name.rpartition(".")
-    with open(source, "rb") as handle:
-        return folder / f"{stem or ext}-{digest(handle.read())[:8]}{dot}{ext if stem else ''}"
+    other = target.with_name(f"{stem or ext}-{digest(data)[:8]}{dot}{ext if stem else ''}")
+    return other, _bytes_of(other), (f"{vault.link(target)}: another PDF by that name (another paper's, or changed "
+                                      f"since studykit copied it); kept, and this paper's PDF is {vault.link(other)}")
 
 
-def _bring_in(source: Path, target: Path, *, link: bool) -> None:
-    import shutil
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".studykit-tmp-", suffix=".pdf")
-    os.close(handle)
+def _bytes_of(path: Path) -> bytes | None:
     try:
-        if link:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _bring_in(source: Path, data: bytes, target: Path, seen: bytes | None, *, link: bool) -> None:
+    """`data` (the bytes of `source`) at `target`, replacing it only while it holds `seen` (None: a new file).
+    A hard link where `link` asks for one and `target` is new, else a copy."""
+    from vault_export.atomic import write_if_unchanged
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link and seen is None:
             try:
-                os.unlink(temporary)
-                os.link(source, temporary)
+                os.link(source, target)
+                return
+            except FileExistsError:
+                pass  # made meanwhile: the compare-and-swap below refuses it
             except OSError:  # another file system, or one without hard links: copy instead
-                shutil.copyfile(source, temporary)
-        else:
-            shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+                pass
+        if not write_if_unchanged(target, data, seen):
+            raise UserError(f"{target}: changed while studykit was bringing {source.name} into the vault; run again")
     except OSError as exc:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
         raise UserError(f"{source}: cannot bring the PDF into the vault ({target}): {exc.strerror}") from None
 
 
@@ -247,7 +274,8 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     note_path = existing or ws.vault.new_note_path(filename)
     registry = _registry(paper)
     assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
-    assets.pdf_vault_path = _pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
+    pdf = _pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
+    assets.pdf_vault_path = pdf.link if pdf else None
     for annotation in paper.annotations:
         if annotation.image:
             name = note_context.attachment_name(paper.id, annotation.id)
@@ -260,6 +288,13 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     result = write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
     if adopted and result.status == "unchanged":  # its studykit-id was rewritten
         result = replace(result, status="updated", changed=True)
+    if pdf and pdf.note:
+        result = replace(result, conflicts=[*result.conflicts, pdf.note])
+    if pdf and pdf.copied and not dry_run:
+        record = ws.vault.records.get(paper.id)
+        if record.extra.get("pdf") != pdf.copied:
+            ws.vault.records.put(paper.id, replace(record, extra={**record.extra, "pdf": pdf.copied}))
+            ws.vault.records_changed()
     embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values()]
     folder = ws.vault.attachments_dir(result.path)
     return result, [folder / safe_filename(name) for name in embedded if name]
@@ -478,7 +513,7 @@ def _remember_source(vault, note_id: str, result, stamp: str, listing: dict, att
         listing[vault.link(result.path)] = [stat.st_size, stat.st_mtime_ns]
     vault.records.put(note_id, replace(record, source=stamp if clean else "",
                                        attachments=sorted(vault.link(a) for a in attachments),
-                                       extra=extra if extra is not None else record.extra))
+                                       extra={**record.extra, **(extra or {})}))
 
 
 def environment(ws: Workspace) -> str:

@@ -169,3 +169,45 @@ def test_a_full_note_embeds_every_equation_diagram_and_all_resolve(tmp_path):
     text = note.read_text(encoding="utf-8")
     assert text.count("```mermaid") == 5 and all(f"-eq{n}-shapes.png]]" in text for n in range(1, 5))
     assert note_problems(vault, note, to_write=_concepts(text)) == []
+
+
+def _highlight_saved_in_place(pdf: Path, phrase: str = "A finding") -> None:
+    """What a PDF reader does on save: one more highlight appended to the file (an incremental save)."""
+    import pymupdf
+
+    doc = pymupdf.open(pdf)
+    page = doc[0]
+    annot = page.add_underline_annot(page.search_for(phrase)[0])
+    annot.set_colors(stroke=(1, 0.85, 0.3))
+    annot.update()
+    doc.saveIncr()
+    doc.close()
+
+
+def test_a_pdf_saved_in_place_replaces_studykits_copy_and_a_changed_copy_is_kept(tmp_path):
+    pdf = _pdf(tmp_path / "paper.pdf")
+    vault = tmp_path / "vault"
+    [note] = _import(vault, [pdf])
+    copy = vault / "attachments" / "paper.pdf"
+    assert os.stat(copy).st_mode & 0o777 == 0o666 & ~_umask()
+    for _ in range(2):  # each new highlight: the same copy, with the PDF's new bytes
+        _highlight_saved_in_place(pdf)
+        assert _import(vault, [pdf]) == [note]
+        assert [p.name for p in (vault / "attachments").glob("*.pdf")] == ["paper.pdf"]
+        assert copy.read_bytes() == pdf.read_bytes()
+    copy.write_bytes(copy.read_bytes() + b"\n% the reader's own change\n")
+    mine = copy.read_bytes()
+    _highlight_saved_in_place(pdf)
+    ws = notes.open_workspace(vault)
+    [(_, result)] = notes.write_papers(ws, [read_pdf(pdf)])
+    assert copy.read_bytes() == mine  # never replaced: studykit did not write these bytes
+    [other] = {p.name for p in (vault / "attachments").glob("*.pdf")} - {"paper.pdf"}
+    assert (vault / "attachments" / other).read_bytes() == pdf.read_bytes()
+    assert any("attachments/paper.pdf" in c and other in c for c in result.conflicts)
+    assert f"[[attachments/{other}]]" in note.read_text(encoding="utf-8")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
