@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from studykit.model import Paper
 from studykit.sources.pdf_layout import PageText
@@ -52,9 +53,12 @@ def _sha1(text: str) -> str:
 
 
 def fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
+    """Title, authors, arXiv id, DOI, year and URL from the metadata, else the first page, else the file name."""
     meta = doc.metadata or {}
     title = (meta.get("title") or "").strip()
     paper.title = title if title and not _JUNK_TITLE.match(title) else title_from_page()
+    if not paper.title and paper.pdf_path:  # a scan, or a page of pictures: the name the reader gave the file
+        paper.title = clean(Path(paper.pdf_path).stem)
     author = (meta.get("author") or "").strip()
     if author:
         paper.authors = [a.strip() for a in re.split(r";|,|\band\b|&", author) if a.strip()]
