@@ -1,5 +1,6 @@
 """Which note a PDF goes to: annotated copies of one document are distinct papers, a PDF saved in place
-keeps its note, notes made before the file name was part of the id are adopted, never duplicated."""
+keeps its note (and its one copy in the vault), notes made before the file name was part of the id are
+adopted, never duplicated."""
 
 from __future__ import annotations
 
@@ -36,16 +37,21 @@ def _pdf(path: Path, phrase: str = "A finding about patches") -> Path:
 
 
 def _annotated_copy(original: Path, copy: Path, phrase: str = "Another remark") -> Path:
-    """A copy of `original` with one more highlight, saved in place: the same /ID[0], as a reader's copy has."""
+    """A copy of `original` with one more highlight: the same /ID[0], as a reader's copy has."""
     shutil.copyfile(original, copy)
-    doc = pymupdf.open(copy)
+    _highlight_saved_in_place(copy, phrase)
+    return copy
+
+
+def _highlight_saved_in_place(pdf: Path, phrase: str = "Another remark") -> None:
+    """What a PDF reader does on save: one more highlight appended to the file (an incremental save)."""
+    doc = pymupdf.open(pdf)
     page = doc[0]
     annot = page.add_highlight_annot(page.search_for(phrase)[0])
     annot.set_colors(stroke=(1, 0.85, 0.3))
     annot.update()
     doc.saveIncr()
     doc.close()
-    return copy
 
 
 def _import(vault: Path, pdfs) -> list:
@@ -125,3 +131,32 @@ def test_the_two_annotated_copies_of_the_tracemonkey_paper_keep_their_own_notes(
     assert [r.status for _, r in results] == ["created", "created"] and len(_notes(vault)) == 2
     for (paper, result), pdf in zip(results, pdfs):
         assert f"[[attachments/{pdf.name}]]" in result.path.read_text(encoding="utf-8")
+
+
+def test_a_pdf_saved_in_place_replaces_studykits_copy_and_a_changed_copy_is_kept(tmp_path):
+    pdf = _pdf(tmp_path / "paper.pdf")
+    vault = tmp_path / "vault"
+    [(_, made)] = _import(vault, [pdf])
+    note = made.path
+    copy = vault / "attachments" / "paper.pdf"
+    assert os.stat(copy).st_mode & 0o777 == 0o666 & ~_umask()
+    for _ in range(2):  # each new highlight: the same copy, with the PDF's new bytes
+        _highlight_saved_in_place(pdf, "A finding")
+        assert [r.path for _, r in _import(vault, [pdf])] == [note]
+        assert [p.name for p in (vault / "attachments").glob("*.pdf")] == ["paper.pdf"]
+        assert copy.read_bytes() == pdf.read_bytes()
+    copy.write_bytes(copy.read_bytes() + b"\n% the reader's own change\n")
+    mine = copy.read_bytes()
+    _highlight_saved_in_place(pdf, "A finding")
+    [(_, result)] = _import(vault, [pdf])
+    assert copy.read_bytes() == mine  # never replaced: studykit did not write these bytes
+    [other] = {p.name for p in (vault / "attachments").glob("*.pdf")} - {"paper.pdf"}
+    assert (vault / "attachments" / other).read_bytes() == pdf.read_bytes()
+    assert any("attachments/paper.pdf" in c and other in c for c in result.conflicts)
+    assert f"[[attachments/{other}]]" in note.read_text(encoding="utf-8")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
