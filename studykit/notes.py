@@ -286,8 +286,11 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
                                          assets=assets, created=_created(ws.vault, existing, ws.today))
     text = render("paper_note.md.j2", context, vault=ws.root, config=ws.config)
     result = write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
-    if adopted and result.status == "unchanged":  # its studykit-id was rewritten
-        result = replace(result, status="updated", changed=True)
+    if adopted:
+        if result.status == "unchanged":  # its studykit-id was rewritten
+            result = replace(result, status="updated", changed=True)
+        if not result.conflicts:
+            _drop_old_pictures(ws.vault, paper, result.path)
     if pdf and pdf.note:
         result = replace(result, conflicts=[*result.conflicts, pdf.note])
     if pdf and pdf.copied and not dry_run:
@@ -334,6 +337,20 @@ def _adopt(vault, paper: Paper) -> Path | None:
         vault.records.put(paper.id, replace(vault.records.get(old_id), path=vault.link(path)))
         return path
     return None
+
+
+def _drop_old_pictures(vault, paper: Paper, note_path: Path) -> None:
+    """After an adopted note's clean merge: remove its area pictures named after the old id, each
+    only where the note no longer embeds it and the new name holds the very same picture."""
+    from studykit.sources.pdf_metadata import document_id
+
+    folder = vault.attachments_dir(note_path)
+    text = note_path.read_text(encoding="utf-8", errors="replace")
+    for annotation in paper.annotations:
+        old = folder / note_context.attachment_name(document_id(paper.id), annotation.id)
+        new = folder / note_context.attachment_name(paper.id, annotation.id)
+        if annotation.image and old.name not in text and _bytes_of(old) is not None and _bytes_of(old) == _bytes_of(new):
+            old.unlink(missing_ok=True)
 
 
 def _linked_pdf(source: str) -> str:

@@ -16,6 +16,7 @@ from studykit import notes
 from studykit.errors import UserError
 from studykit.sources.pdf import read_pdf
 from studykit.sources.pdf_metadata import document_id
+from vault_export import regions
 
 REALWORLD = next((Path(p) / "realworld" for p in (os.environ.get("STUDYKIT_CORPUS"),
                                                   Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
@@ -160,3 +161,26 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_an_adopted_note_keeps_one_picture_of_each_area(tmp_path):
+    from studykit.note import attachment_name
+
+    pdf = _pdf(tmp_path / "paper.pdf")
+    doc = pymupdf.open(pdf)
+    page = doc[0]
+    page.add_rect_annot(pymupdf.Rect(60, 70, 400, 120)).update()
+    doc.saveIncr()
+    doc.close()
+    vault = tmp_path / "vault"
+    [(paper, made)] = _import(vault, [pdf])
+    [area] = [a for a in paper.annotations if a.image]
+    new, old = (attachment_name(i, area.id) for i in (paper.id, document_id(paper.id)))
+    (vault / "attachments" / new).rename(vault / "attachments" / old)  # as the old studykit named it
+    text = made.path.read_text(encoding="utf-8").replace(new, old)
+    made.path.write_text(regions.seal(text), encoding="utf-8")  # its regions as studykit sealed them
+    _as_old_studykit_left_it(vault, made.path, paper.id)
+    [(_, again)] = _import(vault, [pdf])
+    assert again.path == made.path and again.status == "updated"
+    assert sorted(p.name for p in (vault / "attachments").glob("*.png")) == [new]
+    assert f"![[{new}" in made.path.read_text(encoding="utf-8") or f"![[attachments/{new}" in made.path.read_text(encoding="utf-8")
