@@ -269,7 +269,7 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     filename = note_filename(citekey=paper.citekey, first_author=paper.authors[0] if paper.authors else "",
                              year=paper.year, title=paper.title)
     existing = ws.vault.find_by_id(paper.id)
-    adopted = existing is None and not dry_run and _adopt(ws.vault, paper)
+    adopted = existing is None and _adopt(ws.vault, paper, dry_run=dry_run)
     existing = existing or adopted or None
     note_path = existing or ws.vault.new_note_path(filename)
     registry = _registry(paper)
@@ -303,10 +303,10 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     return result, [folder / safe_filename(name) for name in embedded if name]
 
 
-def _adopt(vault, paper: Paper) -> Path | None:
+def _adopt(vault, paper: Paper, *, dry_run: bool = False) -> Path | None:
     """The note an older studykit made for this PDF under its document id alone (before the file name was
-    part of a PDF's id), now carrying `paper.id`; None when there is none. A note whose `source` names
-    another file is that copy's note and stays as it is."""
+    part of a PDF's id), now carrying `paper.id` (in a dry run: found, and shown in the diff with it);
+    None when there is none. A note whose `source` names another file is that copy's note and stays."""
     from studykit.sources.pdf_metadata import document_id
     from vault_export import frontmatter
     from vault_export.atomic import write_if_unchanged
@@ -330,6 +330,9 @@ def _adopt(vault, paper: Paper) -> Path | None:
             continue
         part.yaml, count = re.subn(rf"(?m)^({re.escape(ID_KEY)}:[ \t]*)(['\"]?){re.escape(old_id)}\2[ \t]*$",
                                    lambda m: m.group(1) + paper.id, part.yaml, count=1)
+        if dry_run:
+            vault.register(paper.id, path)  # write_note's merge shows the new id
+            return path
         vault.release(path)
         if not count or not write_if_unchanged(path, bom + part.join().encode("utf-8"), raw):
             continue  # an id written some other way, or a save meanwhile: this run makes a new note

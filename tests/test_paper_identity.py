@@ -102,6 +102,11 @@ def test_a_note_made_under_the_old_id_is_adopted_by_its_own_file_only(tmp_path):
     vault = tmp_path / "vault"
     [(paper, made)] = _import(vault, [highlights])
     old = _as_old_studykit_left_it(vault, made.path, paper.id)
+    ws = notes.open_workspace(vault)
+    dry = notes.write_papers(ws, [read_pdf(comments), read_pdf(highlights)], dry_run=True)
+    assert [r.status for _, r in dry] == ["created", "updated"] and dry[1][1].path == made.path
+    assert f"-studykit-id: {old}\n+studykit-id: {paper.id}\n" in dry[1][1].diff
+    assert f"studykit-id: {old}\n" in made.path.read_text(encoding="utf-8")  # a dry run writes nothing
     results = _import(vault, [comments, highlights])
     assert [r.status for _, r in results] == ["created", "updated"]
     assert results[1][1].path == made.path and len(_notes(vault)) == 2
