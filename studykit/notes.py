@@ -196,7 +196,10 @@ def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool
     target, seen, note = _attachment_for(ws.vault, safe_filename(source.name), note_path, data, copied)
     if not dry_run and seen != data:
         _bring_in(resolved, data, target, seen, link=ws.config.pdf_attach == "link")
-    return VaultPdf(ws.vault.link(target), {"path": ws.vault.link(target), "digest": digest(data)}, note)
+    copied = {"path": ws.vault.link(target), "digest": digest(data)}
+    if not dry_run and os.path.samefile(resolved, target):  # a hard link: the reader's saves show in it
+        copied["inode"] = os.stat(target).st_ino
+    return VaultPdf(ws.vault.link(target), copied, note)
 
 
 @dataclass
@@ -212,15 +215,16 @@ def _attachment_for(vault, name: str, note_path: Path, data: bytes, copied: dict
     """Where the PDF `data` goes, the bytes there now (None: no file), and a line for the reader.
 
     The copy studykit made at the last import is replaced while it still holds what studykit put
-    there (the reader saved new highlights into their PDF); a file of that name that is not that
-    copy is the reader's: it is kept, and the PDF goes to `stem-<digest>.pdf` beside it.
+    there, or is still the hard link it made (the reader saved new highlights into their PDF); a
+    file of that name that is not that copy is the reader's: it is kept, and the PDF goes to
+    `stem-<digest>.pdf` beside it.
     """
     from vault_export.record import digest
 
     if copied.get("path") and vault.contains(vault.root / copied["path"]):
         ours = vault.root / copied["path"]
         current = _bytes_of(ours)
-        if current is not None and digest(current) == copied.get("digest"):
+        if current is not None and (digest(current) == copied.get("digest") or _inode(ours) == copied.get("inode")):
             return ours, current, ""
     target = vault.attachments_dir(note_path) / name
     current = _bytes_of(target)
@@ -232,6 +236,13 @@ def _attachment_for(vault, name: str, note_path: Path, data: bytes, copied: dict
                                       f"since studykit copied it); kept, and this paper's PDF is {vault.link(other)}")
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def _bytes_of(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -241,23 +252,41 @@ def _bytes_of(path: Path) -> bytes | None:
 
 def _bring_in(source: Path, data: bytes, target: Path, seen: bytes | None, *, link: bool) -> None:
     """`data` (the bytes of `source`) at `target`, replacing it only while it holds `seen` (None: a new file).
-    A hard link where `link` asks for one and `target` is new, else a copy."""
+    A hard link where `link` asks for one and the file system allows it, else a copy (compare-and-swap)."""
     from vault_export.atomic import write_if_unchanged
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if link and seen is None:
-            try:
-                os.link(source, target)
-                return
-            except FileExistsError:
-                pass  # made meanwhile: the compare-and-swap below refuses it
-            except OSError:  # another file system, or one without hard links: copy instead
-                pass
+        if link and _linked_in(source, target, seen):
+            return
         if not write_if_unchanged(target, data, seen):
             raise UserError(f"{target}: changed while studykit was bringing {source.name} into the vault; run again")
     except OSError as exc:
         raise UserError(f"{source}: cannot bring the PDF into the vault ({target}): {exc.strerror}") from None
+
+
+def _linked_in(source: Path, target: Path, seen: bytes | None) -> bool:
+    """Hard-link `source` as `target` (which must hold `seen`, or not exist for None); False where no
+    link can be made here (another file system) or `target` changed, so that the caller copies or says so."""
+    from vault_export.atomic import temp_name
+
+    temporary = temp_name(target)
+    try:
+        os.link(source, temporary)
+    except OSError:
+        return False
+    try:
+        if seen is None:
+            os.link(temporary, target)  # fails when it exists: a file made meanwhile stays
+        elif _bytes_of(target) == seen:
+            os.replace(temporary, target)  # the check and the rename are microseconds apart
+        else:
+            return False
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bool = False):

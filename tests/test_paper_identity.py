@@ -189,3 +189,19 @@ def test_an_adopted_note_keeps_one_picture_of_each_area(tmp_path):
     assert again.path == made.path and again.status == "updated"
     assert sorted(p.name for p in (vault / "attachments").glob("*.png")) == [new]
     assert f"![[{new}" in made.path.read_text(encoding="utf-8") or f"![[attachments/{new}" in made.path.read_text(encoding="utf-8")
+
+
+def test_link_mode_links_the_new_file_after_a_full_save_and_keeps_one_copy(tmp_path):
+    pdf = _pdf(tmp_path / "paper.pdf")
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "studykit.toml").write_text('pdf_attach = "link"\n', encoding="utf-8")
+    _import(vault, [pdf])
+    linked = vault / "attachments" / "paper.pdf"
+    assert os.stat(linked).st_ino == os.stat(pdf).st_ino
+    _highlight_saved_in_place(pdf, "A finding")  # the same file: the link shows it at once
+    _annotated_copy(pdf, tmp_path / "saved.pdf")  # a reader that writes a new file and renames it over
+    os.replace(tmp_path / "saved.pdf", pdf)
+    _import(vault, [pdf])
+    assert [p.name for p in (vault / "attachments").glob("*.pdf")] == ["paper.pdf"]
+    assert os.stat(linked).st_ino == os.stat(pdf).st_ino
