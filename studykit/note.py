@@ -132,13 +132,38 @@ def comment_markdown(text: str) -> str:
 
 
 def concept_name(annotation: Annotation) -> str:
-    """The [[concept]] a definition highlight names: the highlighted term, trimmed, when it is short.
+    """The [[concept]] a definition highlight names: the highlighted term, trimmed, when it reads as a term.
 
     Never the comment: that is the reader's remark about the term ("lower in column 1"), not its name.
+    No link (the quote stays) from text that is not a term: font garbage ("5?<65FG5E+6"), a box that
+    cut a word at either end ("e HTMLImageElement", "of the fol"), a clause ("It will have a layout").
     """
-    words = re.sub(r"[\[\]#^|%*`$\"“”‘’:;.,!?()<>/\\{}=~]", " ", annotation.text or "").split()
-    name = " ".join(words)
-    return name if 0 < len(words) <= _CONCEPT_MAX_WORDS and len(name) <= _CONCEPT_MAX_CHARS else ""
+    text = (annotation.text or "").strip().strip(_END_PUNCTUATION)
+    words = text.replace("/", " ").split()
+    name = " ".join(w.strip(_END_PUNCTUATION) for w in words)
+    if not 0 < len(words) <= _CONCEPT_MAX_WORDS or len(name) > _CONCEPT_MAX_CHARS or not _reads_as_term(name):
+        return ""
+    return name
+
+
+_END_PUNCTUATION = ".,;:!?\"'“”‘’()[]"
+_TERM_WORD = re.compile(r"[^\W\d_](?:[\w'’&-]*\w)?|\d+(?:\.\d+)?(?:-[^\W\d_]+)*")  # "ViT-B", "16-bit", "3.5"
+# Words that make a phrase a clause rather than a name, and the short words a cut fragment is not.
+_ARTICLES = {"a", "an", "the", "any", "some", "this", "that", "these", "those"}
+_SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me", "my", "no", "of",
+                "on", "or", "so", "to", "up", "us", "we", "and", "are", "for", "not", "the", "was", "with", "from"}
+
+
+def _reads_as_term(name: str) -> bool:
+    words = name.split()
+    if not all(_TERM_WORD.fullmatch(w) for w in words):  # a symbol inside a word: font garbage, not text
+        return False
+    if not any(w.casefold() not in _SHORT_WORDS and not w[0].isdigit() for w in words):
+        return False  # only small words or numbers: "on", "no", "5"
+    for end in {words[0], words[-1]}:  # a lowercase scrap of two or three letters: the box cut a word
+        if end.islower() and len(end) <= 3 and end not in _SHORT_WORDS:
+            return False
+    return not any(w.casefold() in _ARTICLES for w in words[1:]) and words[-1].casefold() not in _SHORT_WORDS
 
 
 def page_link(annotation: Annotation, assets: Assets) -> str:

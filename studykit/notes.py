@@ -172,7 +172,7 @@ def _created(vault, note_path: Path | None, today: date) -> date:
         return today
 
 
-def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool = False) -> str | None:
+def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool = False) -> VaultPdf | None:
     """The paper's PDF as a path inside the vault, brought in when it is outside; None when it stays out.
 
     `pdf_attach`: "copy" (default) or "link" (a hard link; a copy where the file system has none)
@@ -185,52 +185,108 @@ def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool
     root = ws.root.resolve()
     resolved = source.resolve()
     if resolved.is_relative_to(root):
-        return resolved.relative_to(root).as_posix()
+        return VaultPdf(resolved.relative_to(root).as_posix())
     if (ws.config.pdf_attach == "zotero" and paper.zotero_link) or not resolved.is_file():
         return None
     from vault_export.names import safe_filename
+    from vault_export.record import digest
 
-    target = _attachment_for(ws.vault.attachments_dir(note_path), safe_filename(source.name), resolved)
-    if not dry_run and not target.exists():
-        _bring_in(resolved, target, link=ws.config.pdf_attach == "link")
-    return ws.vault.link(target)
+    data = resolved.read_bytes()
+    copied = ws.vault.records.get(paper.id).extra.get("pdf") or {}
+    target, seen, note = _attachment_for(ws.vault, safe_filename(source.name), note_path, data, copied)
+    if not dry_run and seen != data:
+        _bring_in(resolved, data, target, seen, link=ws.config.pdf_attach == "link")
+    copied = {"path": ws.vault.link(target), "digest": digest(data)}
+    if not dry_run and os.path.samefile(resolved, target):  # a hard link: the reader's saves show in it
+        copied["inode"] = os.stat(target).st_ino
+    return VaultPdf(ws.vault.link(target), copied, note)
 
 
-def _attachment_for(folder: Path, name: str, source: Path) -> Path:
-    """`name` in `folder`, or `stem-<digest>.pdf` when a different file already has that name."""
-    import filecmp
+@dataclass
+class VaultPdf:
+    """Where the note links its PDF, what studykit copied there (for the note's record), and what to report."""
 
-    target = folder / name
-    if not target.exists() or os.path.samefile(source, target) or filecmp.cmp(source, target, shallow=False):
-        return target
-    from vault_export.sync import digest
+    link: str
+    copied: dict | None = None  # {"path": vault-relative, "digest": of the bytes studykit put there}
+    note: str = ""
 
+
+def _attachment_for(vault, name: str, note_path: Path, data: bytes, copied: dict) -> tuple[Path, bytes | None, str]:
+    """Where the PDF `data` goes, the bytes there now (None: no file), and a line for the reader.
+
+    The copy studykit made at the last import is replaced while it still holds what studykit put
+    there, or is still the hard link it made (the reader saved new highlights into their PDF); a
+    file of that name that is not that copy is the reader's: it is kept, and the PDF goes to
+    `stem-<digest>.pdf` beside it.
+    """
+    from vault_export.record import digest
+
+    if copied.get("path") and vault.contains(vault.root / copied["path"]):
+        ours = vault.root / copied["path"]
+        current = _bytes_of(ours)
+        if current is not None and (digest(current) == copied.get("digest") or _inode(ours) == copied.get("inode")):
+            return ours, current, ""
+    target = vault.attachments_dir(note_path) / name
+    current = _bytes_of(target)
+    if current is None or current == data:
+        return target, current, ""
     stem, dot, ext = name.rpartition(".")
-    with open(source, "rb") as handle:
-        return folder / f"{stem or ext}-{digest(handle.read())[:8]}{dot}{ext if stem else ''}"
+    other = target.with_name(f"{stem or ext}-{digest(data)[:8]}{dot}{ext if stem else ''}")
+    return other, _bytes_of(other), (f"{vault.link(target)}: another PDF by that name (another paper's, or changed "
+                                      f"since studykit copied it); kept, and this paper's PDF is {vault.link(other)}")
 
 
-def _bring_in(source: Path, target: Path, *, link: bool) -> None:
-    import shutil
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".studykit-tmp-", suffix=".pdf")
-    os.close(handle)
+def _inode(path: Path) -> int | None:
     try:
-        if link:
-            try:
-                os.unlink(temporary)
-                os.link(source, temporary)
-            except OSError:  # another file system, or one without hard links: copy instead
-                shutil.copyfile(source, temporary)
-        else:
-            shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _bytes_of(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _bring_in(source: Path, data: bytes, target: Path, seen: bytes | None, *, link: bool) -> None:
+    """`data` (the bytes of `source`) at `target`, replacing it only while it holds `seen` (None: a new file).
+    A hard link where `link` asks for one and the file system allows it, else a copy (compare-and-swap)."""
+    from vault_export.atomic import write_if_unchanged
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link and _linked_in(source, target, seen):
+            return
+        if not write_if_unchanged(target, data, seen):
+            raise UserError(f"{target}: changed while studykit was bringing {source.name} into the vault; run again")
     except OSError as exc:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
         raise UserError(f"{source}: cannot bring the PDF into the vault ({target}): {exc.strerror}") from None
+
+
+def _linked_in(source: Path, target: Path, seen: bytes | None) -> bool:
+    """Hard-link `source` as `target` (which must hold `seen`, or not exist for None); False where no
+    link can be made here (another file system) or `target` changed, so that the caller copies or says so."""
+    from vault_export.atomic import temp_name
+
+    temporary = temp_name(target)
+    try:
+        os.link(source, temporary)
+    except OSError:
+        return False
+    try:
+        if seen is None:
+            os.link(temporary, target)  # fails when it exists: a file made meanwhile stays
+        elif _bytes_of(target) == seen:
+            os.replace(temporary, target)  # the check and the rename are microseconds apart
+        else:
+            return False
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bool = False):
@@ -242,10 +298,13 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     filename = note_filename(citekey=paper.citekey, first_author=paper.authors[0] if paper.authors else "",
                              year=paper.year, title=paper.title)
     existing = ws.vault.find_by_id(paper.id)
+    adopted = existing is None and _adopt(ws.vault, paper, dry_run=dry_run)
+    existing = existing or adopted or None
     note_path = existing or ws.vault.new_note_path(filename)
     registry = _registry(paper)
     assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
-    assets.pdf_vault_path = _pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
+    pdf = _pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
+    assets.pdf_vault_path = pdf.link if pdf else None
     for annotation in paper.annotations:
         if annotation.image:
             name = note_context.attachment_name(paper.id, annotation.id)
@@ -256,9 +315,87 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
                                          assets=assets, created=_created(ws.vault, existing, ws.today))
     text = render("paper_note.md.j2", context, vault=ws.root, config=ws.config)
     result = write_note(ws.vault, paper.id, text, filename, force=force, dry_run=dry_run)
+    if adopted:
+        if result.status == "unchanged":  # its studykit-id was rewritten
+            result = replace(result, status="updated", changed=True)
+        if not result.conflicts:
+            _drop_old_pictures(ws.vault, paper, result.path)
+    if pdf and pdf.note:
+        result = replace(result, conflicts=[*result.conflicts, pdf.note])
+    if pdf and pdf.copied and not dry_run:
+        record = ws.vault.records.get(paper.id)
+        if record.extra.get("pdf") != pdf.copied:
+            ws.vault.records.put(paper.id, replace(record, extra={**record.extra, "pdf": pdf.copied}))
+            ws.vault.records_changed()
     embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values()]
     folder = ws.vault.attachments_dir(result.path)
     return result, [folder / safe_filename(name) for name in embedded if name]
+
+
+def _adopt(vault, paper: Paper, *, dry_run: bool = False) -> Path | None:
+    """The note an older studykit made for this PDF under its document id alone (before the file name was
+    part of a PDF's id), now carrying `paper.id` (in a dry run: found, and shown in the diff with it);
+    None when there is none. A note whose `source` names another file is that copy's note and stays."""
+    from studykit.sources.pdf_metadata import document_id
+    from vault_export import frontmatter
+    from vault_export.atomic import write_if_unchanged
+    from vault_export.names import safe_filename
+    from vault_export.vault import BOM, ID_KEY
+
+    old_id = document_id(paper.id)
+    if not old_id or not paper.pdf_path:
+        return None
+    name = Path(paper.pdf_path).name
+    own_names = {_name_key(name), _name_key(safe_filename(name))}  # a copy in the vault, or the PDF itself
+    for path in vault.find_all(old_id):
+        raw = vault.read(path)
+        bom = BOM if raw.startswith(BOM) else b""
+        try:
+            part = frontmatter.split(raw[len(bom):].decode("utf-8"))
+            source = frontmatter.read_key(part.yaml, "source")
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if source and _name_key(_linked_pdf(str(source))) not in own_names:
+            continue
+        part.yaml, count = re.subn(rf"(?m)^({re.escape(ID_KEY)}:[ \t]*)(['\"]?){re.escape(old_id)}\2[ \t]*$",
+                                   lambda m: m.group(1) + paper.id, part.yaml, count=1)
+        if dry_run:
+            vault.register(paper.id, path)  # write_note's merge shows the new id
+            return path
+        vault.release(path)
+        if not count or not write_if_unchanged(path, bom + part.join().encode("utf-8"), raw):
+            continue  # an id written some other way, or a save meanwhile: this run makes a new note
+        vault.register(paper.id, path)
+        vault.records.put(paper.id, replace(vault.records.get(old_id), path=vault.link(path)))
+        return path
+    return None
+
+
+def _drop_old_pictures(vault, paper: Paper, note_path: Path) -> None:
+    """After an adopted note's clean merge: remove its area pictures named after the old id, each
+    only where the note no longer embeds it and the new name holds the very same picture."""
+    from studykit.sources.pdf_metadata import document_id
+
+    folder = vault.attachments_dir(note_path)
+    text = note_path.read_text(encoding="utf-8", errors="replace")
+    for annotation in paper.annotations:
+        old = folder / note_context.attachment_name(document_id(paper.id), annotation.id)
+        new = folder / note_context.attachment_name(paper.id, annotation.id)
+        if annotation.image and old.name not in text and _bytes_of(old) is not None and _bytes_of(old) == _bytes_of(new):
+            old.unlink(missing_ok=True)
+
+
+def _linked_pdf(source: str) -> str:
+    """'paper.pdf' out of a `source` property: "[[attachments/paper-1a2b3c4d.pdf]]", a path, a link."""
+    target = source.strip().removeprefix("[[").removesuffix("]]").split("|")[0].split("#")[0]
+    name = target.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"-[0-9a-f]{8}(\.pdf)$", r"\1", name, flags=re.I)  # `_attachment_for`'s second copy
+
+
+def _name_key(name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def write_legend(ws: Workspace, *, dry_run: bool = False, force: bool = False):
@@ -295,7 +432,7 @@ def vault_lock(ws: Workspace, what: str, *, dry_run: bool = False):
 
 def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = False, progress=None) -> list:
     """Write each paper's note (and the legend once); `progress(done, total)` after each."""
-    papers = list(papers)
+    papers = _one_each(list(papers))
     results = []
     with vault_lock(ws, "import", dry_run=dry_run):
         for done, paper in enumerate(papers, 1):
@@ -305,6 +442,17 @@ def write_papers(ws: Workspace, papers, *, dry_run: bool = False, force: bool = 
         if papers:
             write_legend(ws, dry_run=dry_run, force=force)
     return results
+
+
+def _one_each(papers: list[Paper]) -> list[Paper]:
+    """`papers` with a file given twice read once; two files that still give one id are an error."""
+    first: dict[str, Paper] = {}
+    for paper in papers:
+        seen = first.setdefault(paper.id, paper)
+        if seen is not paper and Path(seen.pdf_path or "").resolve() != Path(paper.pdf_path or "").resolve():
+            raise UserError(f"{paper.pdf_path}: the same paper as {seen.pdf_path} (one document /ID and "
+                            f"one file name): import one of them, or rename one to keep both")
+    return list(first.values())
 
 
 @dataclass(frozen=True)
@@ -414,7 +562,7 @@ def _remember_source(vault, note_id: str, result, stamp: str, listing: dict, att
         listing[vault.link(result.path)] = [stat.st_size, stat.st_mtime_ns]
     vault.records.put(note_id, replace(record, source=stamp if clean else "",
                                        attachments=sorted(vault.link(a) for a in attachments),
-                                       extra=extra if extra is not None else record.extra))
+                                       extra={**record.extra, **(extra or {})}))
 
 
 def environment(ws: Workspace) -> str:

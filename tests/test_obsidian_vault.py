@@ -69,10 +69,9 @@ def test_a_vault_of_real_pdfs_passes_every_obsidian_check(tmp_path):
     written = _import(vault, readable)
     assert len(written) == len(readable)
     lines = {line for note in written for line in note.read_text(encoding="utf-8").splitlines()}
-    # Each highlight reads in the notes as it reads in the PDF. Two PDFs with one document /ID are one
-    # paper (highlights added to a copy): its note shows the one imported last.
-    last = {paper.id: paper for paper in map(read_pdf, readable)}
-    for paper in last.values():
+    # Each highlight reads in the notes as it reads in the PDF, also where two PDFs are annotated
+    # copies of one document (one /ID[0]): each has its own note.
+    for paper in map(read_pdf, readable):
         for annotation in paper.annotations:
             if annotation.text.strip() and annotation.kind not in ("image", "ink"):
                 line = "> " + inline(annotation.text)
@@ -170,3 +169,4 @@ def test_a_full_note_embeds_every_equation_diagram_and_all_resolve(tmp_path):
     text = note.read_text(encoding="utf-8")
     assert text.count("```mermaid") == 5 and all(f"-eq{n}-shapes.png]]" in text for n in range(1, 5))
     assert note_problems(vault, note, to_write=_concepts(text)) == []
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import pymupdf
@@ -11,6 +12,7 @@ from studykit.errors import UserError
 from studykit.model import Category
 from studykit.sources import read_source
 from studykit.sources.pdf import parse_pdf_date, read_pdf
+from studykit.sources.pdf_metadata import document_id
 from studykit.taxonomy import Taxonomy
 
 LEFT = [f"Left column line {i:02d} with ordinary words" for i in range(30)]
@@ -179,10 +181,15 @@ def test_paper_id_survives_incremental_and_full_saves(tmp_path):
 
     doc = pymupdf.open(path)
     doc[0].add_text_annot((300, 300), "later")
-    doc.save(tmp_path / "full.pdf", garbage=4, deflate=True)
+    (tmp_path / "full").mkdir()
+    doc.save(tmp_path / "full" / "paper.pdf", garbage=4, deflate=True)  # a full save, as "save as" over it writes
     doc.close()
-    assert len(read_pdf(tmp_path / "full.pdf").annotations) == 2
-    assert read_pdf(tmp_path / "full.pdf").id == first
+    assert len(read_pdf(tmp_path / "full" / "paper.pdf").annotations) == 2
+    assert read_pdf(tmp_path / "full" / "paper.pdf").id == first
+    # A copy under another name is another annotated copy of the same document: its own note.
+    shutil.copyfile(path, tmp_path / "copy.pdf")
+    copy = read_pdf(tmp_path / "copy.pdf").id
+    assert copy != first and document_id(copy) == document_id(first)
 
     other = pymupdf.open()
     other.new_page().insert_text((72, 100), "Another paper", fontsize=12)

@@ -56,7 +56,7 @@ def read_pdf(path, password: str | None = None) -> Paper:
     try:
         reader = _Reader(doc, path)
         first = reader.page_text(0)  # read once for metadata and annotations
-        paper = Paper(id=paper_id(doc, first.text), pdf_path=path.resolve())
+        paper = Paper(id=paper_id(doc, first.text, path.name), pdf_path=path.resolve())
         fill_metadata(paper, doc, first.text, lambda: title_from_page(first))
         for n in range(reader.page_count):
             paper.annotations.extend(reader.annotations(n))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from studykit.model import Paper
 from studykit.sources.pdf_layout import PageText
@@ -17,11 +19,15 @@ PDF_DATE_RE = re.compile(r"D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s
 _JUNK_TITLE = re.compile(r"^(untitled|microsoft word - .*|.*\.(pdf|docx?|dvi|tex|ps))$", re.I)
 
 
-def paper_id(doc, first_text: str) -> str:
-    """'pdf:' + a hash of the document's identity, which survives saving annotations into it.
+def paper_id(doc, first_text: str, file_name: str) -> str:
+    """'pdf:<document>-<file>': the document's identity, which survives saving annotations into it,
+    and the file's name, which tells annotated copies of one document apart.
 
-    The first element of the trailer /ID is kept by every save (incremental or full); a file
-    without one falls back to its metadata and first-page text, which saving does not touch.
+    The first element of the trailer /ID is set when a document is first made and kept by every
+    save (incremental or full), so two annotated copies of one paper share it; their names differ.
+    A file without /ID falls back to its metadata and first-page text, which saving does not touch.
+    The part before "-" is the whole id studykit gave before the name was part of it
+    (`document_id`), which lets a note made then be adopted.
     """
     kind, value = doc.xref_get_key(-1, "ID")
     m = re.match(r"\[\s*<([0-9A-Fa-f]*)>", value) if kind == "array" else None
@@ -32,13 +38,27 @@ def paper_id(doc, first_text: str) -> str:
         identity = "text:" + "|".join(
             [meta.get("title") or "", meta.get("author") or "", meta.get("creationDate") or "", " ".join(first_text.split())]
         )
-    return "pdf:" + hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]
+    name = unicodedata.normalize("NFC", file_name).casefold()
+    return f"pdf:{_sha1(identity)[:16]}-{_sha1(name)[:8]}"
+
+
+def document_id(paper_id: str) -> str:
+    """The id a PDF's note had before file names were part of it: 'pdf:<document>'; "" for other ids."""
+    head, dash, _ = paper_id.rpartition("-")
+    return head if dash and head.startswith("pdf:") else ""
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def fill_metadata(paper: Paper, doc, first_text: str, title_from_page) -> None:
+    """Title, authors, arXiv id, DOI, year and URL from the metadata, else the first page, else the file name."""
     meta = doc.metadata or {}
     title = (meta.get("title") or "").strip()
     paper.title = title if title and not _JUNK_TITLE.match(title) else title_from_page()
+    if not paper.title and paper.pdf_path:  # a scan, or a page of pictures: the name the reader gave the file
+        paper.title = clean(Path(paper.pdf_path).stem)
     author = (meta.get("author") or "").strip()
     if author:
         paper.authors = [a.strip() for a in re.split(r";|,|\band\b|&", author) if a.strip()]
