@@ -148,6 +148,7 @@ REGISTRY = PaperRegistry(
     arxiv="2103.14030",
     title="Swin Transformer: Hierarchical Vision Transformer using Shifted Windows",
     model=_MODEL,
+    check="swin_impl.check_spec:SPEC",
     models_module="swin_impl.configs",
     shapes_module="swin_impl.shapes",
     equations=(
