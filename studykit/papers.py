@@ -51,6 +51,9 @@ class PaperRegistry(Protocol):
     train_arguments: str  # (argparse parser) -> None; imports no torch, `studykit train --help` runs it
     train_config: str  # (parsed arguments) -> the run's configuration
     train: str  # (configuration) -> one row of metrics per epoch
+    # Pictures the paper note embeds beside its shape diagram: (slug, caption, "module:attr" of a
+    # () -> PNG bytes function); `resolve` imports the function only when its attachment is missing.
+    pictures: Sequence[tuple[str, str, str]]
 
     def equation(self, eq_id: str) -> Equation: ...
 

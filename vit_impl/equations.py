@@ -57,6 +57,9 @@ class PaperRegistry:
     # `shapes_module` has trace_model, collapse, trace_equation, png and mermaid.
     models_module: str = ""
     shapes_module: str = ""
+    # Pictures a paper note embeds beside the shape diagram: (slug, caption, "module:attr" of a
+    # () -> PNG bytes function), drawn (with torch) only when the note's attachment is missing.
+    pictures: tuple[tuple[str, str, str], ...] = ()
 
     def model_names(self) -> list[str]:
         return import_module(self.models_module).list_models() if self.models_module else []
