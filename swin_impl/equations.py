@@ -149,6 +149,7 @@ REGISTRY = PaperRegistry(
     title="Swin Transformer: Hierarchical Vision Transformer using Shifted Windows",
     model=_MODEL,
     check="swin_impl.check_spec:SPEC",
+    guide="swin_impl.guide:GUIDE",
     pictures=(
         ("windows", "W-MSA 窗口、SW-MSA 移位后的窗口、循环移位 (cyclic shift) 与注意力掩码 (8x8 token, M = 4, 移位 2): "
          "同色的 token 在同一窗口里互相注意；掩码把从另一侧卷过来的 token 隔开", "swin_impl.pictures:windows_png"),
