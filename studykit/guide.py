@@ -28,9 +28,18 @@ _FLASHCARD_TAG = re.compile(r"(?:^|\s)#flashcards(?:/|\s|$)", re.M)
 
 def stages() -> dict:
     """Every installed paper's guide stage (studykit.papers.GuideStage), by arXiv id, the first paper first."""
+    import warnings
+
     from studykit.papers import registries, resolve
 
-    found = {arxiv: resolve(r.guide) for arxiv, r in registries().items() if getattr(r, "guide", "")}
+    found = {}
+    for arxiv, registry in registries().items():
+        if not getattr(registry, "guide", ""):  # a registry written before guide stages has none
+            continue
+        try:
+            found[arxiv] = resolve(registry.guide)
+        except Exception as exc:  # as for a registry: a broken plugin must not stop studykit, nor hide
+            warnings.warn(f"{arxiv}: guide stage {registry.guide!r} failed to load: {exc}", stacklevel=2)
     return dict(sorted(found.items(), key=lambda item: item[0] != ARXIV))
 
 
