@@ -4,7 +4,8 @@ how its weights line up with swin_impl's, and the usual mistakes (the contract i
 
 Small sizes: dim 32, 2 heads, windows of M = 4 on an 8 x 8 map (4 windows, so a shift by
 M/2 = 2 mixes them), patches of 4 on a 32 x 32 image. Maps travel as (B, H, W, C), as in
-swin_impl and timm. A window size, shift or resolution is given as a number that also reads as
+swin_impl and timm; a block or patch merging that takes the paper's code's tokens (B, H*W, C)
+is checked in that layout. A window size, shift or resolution is given as a number that also reads as
 a pair (`M`, `M[0]`, `Mh, Mw = M`), since learners write either, as the paper's code and timm do.
 """
 
@@ -278,6 +279,17 @@ class SwinCheck:
         if role == "WindowAttention":
             return (batch * 4, hp["window"] ** 2, hp["dim"])  # four windows per image
         return (batch, hp["resolution"], hp["resolution"], hp["dim"])
+
+    def layouts(self, role: str, hp: dict) -> list[tuple]:
+        """The paper's own code passes tokens (B, H*W, C) between blocks, timm a (B, H, W, C) map."""
+        if role not in ("SwinTransformerBlock", "PatchMerging"):
+            return []
+        side = hp["resolution"] // (2 if role == "PatchMerging" else 1)
+
+        def to_map(y):  # a wrong shape stays as it is, for the shape check to name
+            return y.unflatten(1, (side, side)) if y.ndim == 3 and y.shape[1] == side * side else y
+
+        return [("tokens (B, H*W, C)", lambda x: x.flatten(1, 2), to_map)]
 
     def shape_hint(self, role: str, got: tuple, want: tuple, hp: dict) -> str:
         B, D = want[0], want[-1]

@@ -37,6 +37,14 @@ def test_a_correct_learner_swin_passes_every_role(tmp_path):
     assert modules["SwinTransformerBlock"]["hparams"]["shift"] == 2
 
 
+def test_the_paper_codes_token_layout_is_checked_too(tmp_path):
+    """The paper's code passes (B, H*W, C) tokens where timm and swin_impl pass (B, H, W, C) maps."""
+    found, modules = grade(tmp_path, "swin_tokens_layout")
+    assert sorted(modules) == ["PatchMerging", "SwinTransformerBlock"]
+    for m in modules.values():
+        assert m["passed"], (m["role"], m["message"])
+
+
 @pytest.mark.parametrize("name, role, words", [
     ("broken_swin_no_relative_bias", "WindowAttention", "missing relative position bias"),
     ("broken_swin_bias_unused", "WindowAttention", "relative position bias B is never added"),
