@@ -70,3 +70,13 @@ def test_cli_checks_a_swin_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "studykit", "check", str(EXERCISES / "swin_learner.py")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_swins_spec_and_guide_import_no_torch():
+    code = ("import sys\n"
+            "from studykit.check.spec import specs\n"
+            "from studykit.guide import stages\n"
+            "assert '2103.14030' in specs() and '2103.14030' in stages()\n"
+            "assert 'torch' not in sys.modules and 'swin_impl.model' not in sys.modules, sorted(sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
