@@ -3,7 +3,8 @@ how its weights line up with swin_impl's, and the usual mistakes (the contract i
 `studykit.check.spec.CheckSpec`; importing this module imports no torch).
 
 Small sizes: dim 32, 2 heads, windows of M = 4 on an 8 x 8 map (4 windows, so a shift by
-M/2 = 2 mixes them), patches of 4 on a 32 x 32 image. Maps travel as (B, H, W, C), as in
+M/2 = 2 mixes them), patches of 4 on a 32 x 32 image; the whole model has two stages of two
+blocks (2 and 4 heads, 8 x 8 then 4 x 4 tokens) and 10 classes. Maps travel as (B, H, W, C), as in
 swin_impl and timm; a block or patch merging that takes the paper's code's tokens (B, H*W, C)
 is checked in that layout. A window size, shift or resolution is given as a number that also reads as
 a pair (`M`, `M[0]`, `Mh, Mw = M`), since learners write either, as the paper's code and timm do.
@@ -19,6 +20,8 @@ _KEYWORDS = {
     "in_chans": "in_chans in_channels channels in_ch num_channels",
     "dim": "embed_dim dim d_model emb_dim embedding_dim in_dim channels_dim c",
     "num_heads": "num_heads heads n_heads nhead n_head",
+    "depths": "depths depth_per_stage stage_depths layers",
+    "num_classes": "num_classes n_classes classes num_labels",
     "window_size": "window_size window ws m win_size",
     "shift_size": "shift_size shift",
     "input_resolution": "input_resolution resolution_in feat_size feature_size grid_size hw",
@@ -155,7 +158,7 @@ _VARIANTS = (
 )
 
 _CONTAINS = {"PatchEmbed": set(), "WindowAttention": {"attn"}, "SwinTransformerBlock": {"attn", "shift", "block"},
-             "PatchMerging": {"merge"}}
+             "PatchMerging": {"merge"}, "SwinTransformer": {"attn", "shift", "block", "merge"}}
 
 
 # --- the spec ------------------------------------------------------------------------------------
@@ -169,15 +172,17 @@ class SwinCheck:
                                       "windowselfattention"}),
         "SwinTransformerBlock": frozenset({"swintransformerblock", "swinblock", "swintransformerlayer"}),
         "PatchMerging": frozenset({"patchmerging", "patchmerge", "mergepatches"}),
+        "SwinTransformer": frozenset({"swintransformer", "swin"}),
     }
     small = dict(img_size=_Side(32), patch_size=_Side(4), in_chans=3, dim=32, num_heads=2, window_size=_Side(4),
                  shift_size=_Side(2), input_resolution=_Side(8), mlp_ratio=4.0, hidden=128, qkv_bias=True,
-                 head_dim=16, drop=0.0)
+                 head_dim=16, drop=0.0, depths=(2, 2), stage_heads=(2, 4), num_classes=10)
     reported = {
         "PatchEmbed": ("img_size", "patch_size", "in_chans", "dim"),
         "WindowAttention": ("dim", "heads", "window"),
         "SwinTransformerBlock": ("dim", "heads", "window", "shift", "resolution", "hidden"),
         "PatchMerging": ("dim", "resolution"),
+        "SwinTransformer": ("img_size", "patch_size", "dim", "depths", "stage_heads", "window", "num_classes"),
     }
     exercise = "Swin"
     steps = _STEPS
@@ -188,20 +193,27 @@ class SwinCheck:
             return "drop"
         if n in ("norm_layer", "act_layer"):
             return None  # their defaults (LayerNorm, GELU) are the reference's
-        return _CONCEPT_OF.get(n)
+        concept = _CONCEPT_OF.get(n)
+        if concept == "num_heads" and any(_CONCEPT_OF.get(k.lower()) == "depths" for k in keywords):
+            return "stage_heads"  # a whole model's heads: one count per stage
+        return concept
 
     def infer(self, role: str, units: list, given: set[str], model) -> dict:
         hp = {"img_size": 32, "patch_size": 4, "in_chans": 3, "dim": 32, "hidden": 128,
               "window": _size(getattr(model, "window_size", None), 4),
               "shift": _size(getattr(model, "shift_size", None), 2 if "shift_size" in given else 0),
-              "resolution": _size(getattr(model, "input_resolution", None), 8)}
+              "resolution": _size(getattr(model, "input_resolution", None), 8),
+              "depths": self.small["depths"], "stage_heads": self.small["stage_heads"],
+              "num_classes": self.small["num_classes"]}
         lin = [u for u in units if u.kind == "linear"]
         norms = [u for u in units if u.kind == "norm"]
         conv = next((u for u in units if u.kind == "conv"), None)
-        if role == "PatchEmbed":
+        if role in ("PatchEmbed", "SwinTransformer"):
             if conv is not None:
                 hp["dim"], hp["in_chans"], hp["patch_size"] = conv.weight.shape[:3]
             hp["img_size"] = _size(getattr(model, "img_size", None), 32)
+        if role == "SwinTransformer":
+            _read_stages(hp, units)
         elif role == "WindowAttention" and lin:
             hp["dim"] = lin[0].weight.shape[1]
         elif role == "SwinTransformerBlock" and norms:
@@ -214,7 +226,9 @@ class SwinCheck:
         D, cells = hp["dim"], (2 * hp["window"] - 1) ** 2
         table = next((u for u in units if u.kind == "param" and u.weight.numel() % cells == 0
                       and u.weight.numel() != D), None)
-        if table is not None:  # the bias table has one column per head: it tells the head count
+        if role == "SwinTransformer":
+            hp["heads"] = [hp["stage_heads"][0]]
+        elif table is not None:  # the bias table has one column per head: it tells the head count
             hp["heads"] = [table.weight.numel() // cells]
         elif "num_heads" in given:
             hp["heads"] = [self.small["num_heads"]]
@@ -231,6 +245,8 @@ class SwinCheck:
             return [("conv", (D, C, P, P), "patch"), ("norm", (D,), "norm")]
         if role == "PatchMerging":
             return [("norm", (4 * D,), "norm"), ("linear", (2 * D, 4 * D), "reduction")]
+        if role == "SwinTransformer":
+            return _model_categories(hp, cells)
         rules = [("linear", (3 * D, D), "qkv"), ("linear", (D, D), "dd"), ("linear", (H, D), "fc1"),
                  ("linear", (D, H), "fc2"), ("norm", (D,), "norm")]
         return rules + [("param", (cells * h,), "table") for h in hp["heads"]]
@@ -254,11 +270,28 @@ class SwinCheck:
             ("qkv", "qkv", D), ("linear", "proj", "dd", f"output projection (a Linear {D} -> {D})")]
         if role == "WindowAttention":
             return attention
+        if role == "SwinTransformer":
+            return self._model_layout(hp)
         return [("norm", "norm1", "LayerNorm before the attention (norm1)"),
                 *[(op[0], "attn." + op[1], *op[2:]) for op in attention],
                 ("norm", "norm2", "LayerNorm before the MLP (norm2)"),
                 ("linear", "mlp.fc1", "fc1", f"first MLP Linear ({D} -> {H})"),
                 ("linear", "mlp.fc2", "fc2", f"second MLP Linear ({H} -> {D})")]
+
+    def _model_layout(self, hp: dict) -> list[tuple]:
+        """timm's keys stage by stage; the learner's units are taken in registration order, which puts a
+        patch merging between two stages' blocks whether it ends a stage (the paper's code) or begins one."""
+        ops = [(op[0], "patch_embed." + op[1], *op[2:]) for op in self.layout("PatchEmbed", hp)]
+        for i, (depth, heads) in enumerate(zip(hp["depths"], hp["stage_heads"])):
+            width = hp["dim"] << i
+            if i:
+                merging = self.layout("PatchMerging", {**hp, "dim": width // 2})
+                ops += [(op[0], f"layers.{i}.downsample." + op[1], *op[2:]) for op in merging]
+            block = self.layout("SwinTransformerBlock", {**hp, "dim": width, "hidden": 4 * width})
+            ops += [(op[0], f"layers.{i}.blocks.{j}." + op[1], *op[2:]) for j in range(depth) for op in block]
+        width = hp["dim"] << (len(hp["depths"]) - 1)
+        return ops + [("norm", "norm", "final LayerNorm"),
+                      ("linear", "head.fc", "head", f"classification head (Linear {width} -> {hp['num_classes']})")]
 
     def build(self, role: str, hp: dict, heads: int, qkv_bias: bool):
         from swin_impl import model as ref
@@ -270,11 +303,16 @@ class SwinCheck:
             return ref.WindowAttention(D, heads, window_size=M, qkv_bias=qkv_bias)
         if role == "PatchMerging":
             return ref.PatchMerging(D)
+        if role == "SwinTransformer":
+            return ref.SwinTransformer(img_size=hp["img_size"], patch_size=hp["patch_size"], in_chans=hp["in_chans"],
+                                       num_classes=hp["num_classes"], embed_dim=D, depths=hp["depths"],
+                                       num_heads=hp["stage_heads"], window_size=M, mlp_ratio=4.0, qkv_bias=qkv_bias,
+                                       drop_path_rate=0.0)
         return ref.SwinTransformerBlock(D, hp["resolution"], heads, window_size=M, shift_size=hp["shift"],
                                         mlp_ratio=hp["hidden"] / D, qkv_bias=qkv_bias)
 
     def input_shape(self, role: str, hp: dict, batch: int) -> tuple[int, ...]:
-        if role == "PatchEmbed":
+        if role in ("PatchEmbed", "SwinTransformer"):
             return (batch, hp["in_chans"], hp["img_size"], hp["img_size"])
         if role == "WindowAttention":
             return (batch * 4, hp["window"] ** 2, hp["dim"])  # four windows per image
@@ -303,6 +341,37 @@ class SwinCheck:
 
     def variants(self, role: str) -> list[Variant]:
         return [v for v in _VARIANTS if v.where in _CONTAINS[role]]
+
+
+def _read_stages(hp: dict, units: list) -> None:
+    """Depths, heads and classes of a whole model, read from its weights: the MLPs and bias tables per width."""
+    D, cells = hp["dim"], (2 * hp["window"] - 1) ** 2
+    fc1 = [u.weight.shape[1] for u in units if u.kind == "linear" and u.weight.shape[0] == 4 * u.weight.shape[1]]
+    widths = sorted(set(fc1))
+    if widths and widths[0] == D:
+        hp["depths"] = tuple(fc1.count(w) for w in widths)
+    tables = [u.weight.numel() // cells for u in units if u.kind == "param" and u.weight.numel() % cells == 0]
+    starts = [sum(hp["depths"][:i]) for i in range(len(hp["depths"]))]
+    if len(tables) == sum(hp["depths"]):
+        hp["stage_heads"] = tuple(tables[s] for s in starts)
+    last = D << (len(hp["depths"]) - 1)
+    head = [u for u in units if u.kind == "linear" and u.weight.shape[1] == last and u.weight.shape[0] not in
+            (3 * last, last, 4 * last)]
+    if head:
+        hp["num_classes"] = head[-1].weight.shape[0]
+
+
+def _model_categories(hp: dict, cells: int) -> list[tuple]:
+    P = hp["patch_size"]
+    rules = [("conv", (hp["dim"], hp["in_chans"], P, P), "patch")]
+    for i, heads in enumerate(hp["stage_heads"]):
+        D = hp["dim"] << i
+        rules += [("linear", (3 * D, D), "qkv"), ("linear", (D, D), "dd"), ("linear", (4 * D, D), "fc1"),
+                  ("linear", (D, 4 * D), "fc2"), ("norm", (D,), "norm"), ("param", (cells * heads,), "table")]
+        if i:
+            rules += [("norm", (2 * D,), "norm"), ("linear", (D, 2 * D), "reduction")]
+    last = hp["dim"] << (len(hp["stage_heads"]) - 1)
+    return rules + [("linear", (hp["num_classes"], last), "head")]
 
 
 def _size(value, default: int) -> int:

@@ -29,12 +29,16 @@ def test_swins_spec_is_found_through_its_registry():
 def test_a_correct_learner_swin_passes_every_role(tmp_path):
     found, modules = grade(tmp_path, "swin_learner")
     assert found["paper"] == SWIN and found["missing"] == []
-    assert sorted(modules) == ["PatchEmbed", "PatchMerging", "SwinTransformerBlock", "WindowAttention"]
+    assert sorted(modules) == ["PatchEmbed", "PatchMerging", "SwinTransformer", "SwinTransformerBlock",
+                               "WindowAttention"]
     for m in modules.values():
         assert m["passed"], (m["role"], m["message"])
         assert [c["name"] for c in m["checks"]] == ["parameter count", "output shape", "output values", "gradients"]
     assert modules["WindowAttention"]["hparams"] == {"dim": 32, "heads": 2, "window": 4}
     assert modules["SwinTransformerBlock"]["hparams"]["shift"] == 2
+    # the whole model, its patch merging at the end of each stage as in the paper's code, read from its weights
+    assert modules["SwinTransformer"]["hparams"] == {"img_size": 32, "patch_size": 4, "dim": 32, "depths": [2, 2],
+                                                     "stage_heads": [2, 4], "window": 4, "num_classes": 10}
 
 
 def test_the_paper_codes_token_layout_is_checked_too(tmp_path):
@@ -52,6 +56,7 @@ def test_the_paper_codes_token_layout_is_checked_too(tmp_path):
     ("broken_swin_shift_direction", "SwinTransformerBlock", "rolled the wrong way"),
     ("broken_swin_no_roll_back", "SwinTransformerBlock", "never rolled back"),
     ("broken_swin_merge_order", "PatchMerging", "concatenated in the wrong order"),
+    ("broken_swin_model_no_mask", "SwinTransformer", "without the attention mask"),
 ])
 def test_each_swin_mistake_is_diagnosed(tmp_path, name, role, words):
     found, modules = grade(tmp_path, name)

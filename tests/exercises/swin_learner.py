@@ -125,3 +125,43 @@ class PatchMerging(nn.Module):
         x2 = x[:, 0::2, 1::2]
         x3 = x[:, 1::2, 1::2]
         return self.reduction(self.norm(torch.cat([x0, x1, x2, x3], -1)))
+
+
+class BasicLayer(nn.Module):
+    """One stage as the paper's code has it: the blocks, then the patch merging that ends the stage."""
+
+    def __init__(self, dim, input_resolution, depth, num_heads, window_size, downsample):
+        super().__init__()
+        if min(input_resolution) <= window_size:  # a map no larger than a window: one window, no shift
+            window_size = min(input_resolution)
+        self.blocks = nn.ModuleList([
+            SwinTransformerBlock(dim, input_resolution, num_heads, window_size,
+                                 0 if i % 2 == 0 or min(input_resolution) <= window_size else window_size // 2)
+            for i in range(depth)])
+        self.downsample = PatchMerging(dim) if downsample else None
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.downsample(x) if self.downsample is not None else x
+
+
+class SwinTransformer(nn.Module):
+    def __init__(self, img_size=224, patch_size=4, in_chans=3, num_classes=1000, embed_dim=96,
+                 depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24), window_size=7):
+        super().__init__()
+        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+        grid = img_size // patch_size
+        self.layers = nn.ModuleList([
+            BasicLayer(embed_dim * 2 ** i, (grid >> i, grid >> i), depth, heads, window_size,
+                       downsample=i < len(depths) - 1)
+            for i, (depth, heads) in enumerate(zip(depths, num_heads))])
+        width = embed_dim * 2 ** (len(depths) - 1)
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = self.patch_embed(x)
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(self.norm(x).mean(dim=(1, 2)))
