@@ -33,7 +33,7 @@ _STAGE = """\
 
 **时间 / Time**: 4-6 小时
 
-把三个类放进一个文件（例如 vault 文件夹里的 `my_swin.py`），在 vault 文件夹里运行 `studykit check my_swin.py --tick .`。
+把这些类放进一个文件（例如 vault 文件夹里的 `my_swin.py`），在 vault 文件夹里运行 `studykit check my_swin.py --tick .`。
 特征图按 timm 的习惯是 (B, H, W, C)；window_size、shift_size、input_resolution 写成整数或二元组都可以。
 
 #### Step 1: WindowAttention（Eq.4）
@@ -83,6 +83,10 @@ x = torch.cat([x0, x1, x2, x3], dim=-1)     # ({{ v.B }}, {{ v.half }}, {{ v.hal
 x = self.reduction(self.norm(x))            # LayerNorm({{ v.C4 }}) + Linear({{ v.C4 }}, {{ v.C2 }}, bias=False) -> ({{ v.B }}, {{ v.half }}, {{ v.half }}, {{ v.C2 }})
 ```
 {% endfilter %}
+
+#### Step 4: SwinTransformer（串联 / chain them）
+
+- [ ] 手写 SwinTransformer：PatchEmbed → 每个阶段的 Block（W-MSA、SW-MSA 交替）和 PatchMerging → LayerNorm → 平均池化 → head [check:: SwinTransformer]
 
 ---
 
