@@ -171,8 +171,11 @@ def tick(note: Path, query: str, today: date | None = None, vault: Path | None =
     return item, True
 
 
-def tick_checks(vault: Path, names: list[str], today: date | None = None) -> list[ChecklistItem]:
-    """Tick every open task in the vault whose `[check:: NAME]` names one of `names`; returns them."""
+def tick_checks(vault: Path, names: list[str], today: date | None = None, paper: str = "") -> list[ChecklistItem]:
+    """Tick every open task in the vault whose `[check:: NAME]` names one of `names`; returns them.
+
+    `paper`: the checked file's arXiv id; another paper's learning guide is left alone (two papers
+    can both have a PatchEmbed)."""
     from vault_export.atomic import write_atomic
 
     vault = Path(vault)
@@ -183,6 +186,9 @@ def tick_checks(vault: Path, names: list[str], today: date | None = None) -> lis
             text = path.read_bytes().decode()
         except UnicodeDecodeError:
             continue  # rewriting it would mangle the bytes we cannot read
+        guide_of = re.search(r"^studykit-id: studykit:learning-guide:(\S+)$", text.split("\n---", 1)[0], re.M)
+        if paper and guide_of and guide_of.group(1) != paper:
+            continue
         hits = [
             it for it in parse_tasks(text, name)
             if it.status != DONE and "check" in it.fields and it.fields["check"].casefold() in wanted

@@ -60,6 +60,7 @@ class Assets:
     model_diagram: str | None = None
     model_mermaid: str = ""
     equations: dict[str, EquationAssets] = field(default_factory=dict)
+    pictures: list[tuple[str, str]] = field(default_factory=list)  # (attachment file name, caption), the registry's
 
 
 def block_id(annotation_id: str) -> str:
@@ -351,6 +352,7 @@ def build_context(paper: Paper, *, taxonomy, config: Config | None = None, regis
         "equations": _equations(registry, assets),
         "model_diagram": assets.model_diagram,
         "model_mermaid": assets.model_mermaid.strip(),
+        "pictures": assets.pictures,
         "annotation_count": len(items),
     }
 

@@ -107,8 +107,9 @@ def module_source(qualified: str) -> note_context.Source | None:
 
 
 def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool = False) -> note_context.Assets:
-    """Shape diagrams and implementing code of a paper's registry; diagrams drawn only when missing
-    (each equation's own only for `note_detail = "full"`)."""
+    """Shape diagrams, pictures and implementing code of a paper's registry; diagrams and pictures drawn
+    only when missing (each equation's own diagram only for `note_detail = "full"`)."""
+    from studykit.papers import resolve
     from vault_export.sync import write_attachment
 
     folder = ws.vault.attachments_dir(note_path)
@@ -130,6 +131,11 @@ def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool =
         return path.read_text(encoding="utf-8") if path.is_file() else ""
 
     assets = note_context.Assets(model_diagram=wanted["model"], model_mermaid=mermaid_of(wanted["model"]))
+    for slug, caption, draw in getattr(registry, "pictures", ()):  # a registry written before pictures has none
+        name = f"{prefix}-{slug}.png"
+        if not (folder / name).is_file() and not dry_run:
+            write_attachment(ws.vault, name, resolve(draw)(), note_path)
+        assets.pictures.append((name, caption))
     for eq in registry.equations:
         diagram = wanted.get(eq.id)
         assets.equations[eq.id] = note_context.EquationAssets(
@@ -327,7 +333,8 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
         if record.extra.get("pdf") != pdf.copied:
             ws.vault.records.put(paper.id, replace(record, extra={**record.extra, "pdf": pdf.copied}))
             ws.vault.records_changed()
-    embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values()]
+    embedded = [assets.model_diagram, *(eq.diagram for eq in assets.equations.values()), *assets.images.values(),
+                *(name for name, _ in assets.pictures)]
     folder = ws.vault.attachments_dir(result.path)
     return result, [folder / safe_filename(name) for name in embedded if name]
 

@@ -11,7 +11,7 @@ import importlib
 import re
 import warnings
 from importlib.metadata import entry_points
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 GROUP = "studykit.papers"
 
@@ -25,6 +25,19 @@ class Equation(Protocol):
     code: str
 
     def build(self) -> tuple[Any, Any]: ...
+
+
+class GuideStage(Protocol):
+    """A paper's stage of the learning guide and its flashcards, each in a note of its own."""
+
+    name: str  # "Swin": names the notes ("Swin 从零实现 - 学习指南", "Swin 自测卡片 Flashcards")
+    title: str  # the guide's heading
+    values: Mapping[str, Any]  # the numbers the walk-throughs and cards are written with (`v`)
+    # Jinja text, rendered with `v`: the stage (exercises as `- [ ] ... [check:: ROLE]`, ROLE one of
+    # the check spec's roles) and the flashcards ("question::answer" lines); "" for both: the guide's
+    # own templates (learning_guide.md.j2, flashcards.md.j2), the first paper of the learning path.
+    stage: str
+    cards: str
 
 
 class PaperRegistry(Protocol):
@@ -50,6 +63,10 @@ class PaperRegistry(Protocol):
     train_arguments: str  # (argparse parser) -> None; imports no torch, `studykit train --help` runs it
     train_config: str  # (parsed arguments) -> the run's configuration
     train: str  # (configuration) -> one row of metrics per epoch
+    # Pictures the paper note embeds beside its shape diagram: (slug, caption, "module:attr" of a
+    # () -> PNG bytes function); `resolve` imports the function only when its attachment is missing.
+    pictures: Sequence[tuple[str, str, str]]
+    guide: str  # "module:attr" of the paper's GuideStage (imports no torch), "" for none
 
     def equation(self, eq_id: str) -> Equation: ...
 

@@ -148,6 +148,14 @@ REGISTRY = PaperRegistry(
     arxiv="2103.14030",
     title="Swin Transformer: Hierarchical Vision Transformer using Shifted Windows",
     model=_MODEL,
+    check="swin_impl.check_spec:SPEC",
+    guide="swin_impl.guide:GUIDE",
+    pictures=(
+        ("windows", "W-MSA 窗口、SW-MSA 移位后的窗口、循环移位 (cyclic shift) 与注意力掩码 (8x8 token, M = 4, 移位 2): "
+         "同色的 token 在同一窗口里互相注意；掩码把从另一侧卷过来的 token 隔开", "swin_impl.pictures:windows_png"),
+        ("pyramid", "层级结构 (stage pyramid): 56→28→14→7 个 token 每边，通道 96→192→384→768，每个阶段都用 7x7 窗口",
+         "swin_impl.pictures:pyramid_png"),
+    ),
     models_module="swin_impl.configs",
     shapes_module="swin_impl.shapes",
     equations=(
@@ -200,4 +208,13 @@ REGISTRY = PaperRegistry(
             builder=_build_window_attention,
         ),
     ),
+    checklist=(
+        "**窗口多大？为什么是 7x7？** (M = 7：56x56 的第一阶段正好切成 8x8 = 64 个窗口；每个窗口 49 个 token，注意力只在窗口内算)",
+        "**为什么要 Shifted Windows？** (W-MSA 的窗口之间互不相通；下一层把窗口错开 M/2 = 3，信息才能跨过窗口边界。循环移位 + 掩码让窗口数不变)",
+        "**注意力掩码挡住了什么？** (移位后，右边和下边的窗口里混着从图像另一侧卷过来的 token；掩码让不同区域的 token 互不注意，0 / -100)",
+        "**相对位置偏置 B 是什么？** (每个头一张 (2M-1)^2 = 169 项的表，按两个 token 在窗口内的偏移查表，加在 QK^T/√d 上；Swin 不加绝对位置编码)",
+        "**为什么是层级结构？** (Patch Merging 把 2x2 个 token 合成一个：56→28→14→7，通道 96→192→384→768，像 CNN 的特征金字塔，可接检测、分割)",
+        "**复杂度为什么和图像大小成线性？** (Eq.1 vs Eq.2：全局 MSA 是 2(hw)^2C，窗口 MSA 是 2M^2hwC；M 固定，所以对 token 数 hw 线性)",
+    ),
+    tags=("CV/classification", "CV/backbone"),
 )

@@ -29,7 +29,8 @@ def test_demo_builds_a_vault_with_linked_equations_and_is_idempotent(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "Open it in Obsidian" in proc.stdout
-    [note] = (vault / "Papers").glob("*.md")
+    vit, swin = sorted((vault / "Papers").glob("*.md"), key=lambda p: "Swin" in p.name)
+    note = vit
     text = note.read_text(encoding="utf-8")
     for n in range(1, 5):
         assert f"### Eq.{n} " in text
@@ -38,13 +39,20 @@ def test_demo_builds_a_vault_with_linked_equations_and_is_idempotent(tmp_path):
     # The implementing code is in the note itself, with its place in the package.
     assert text.count("> [!example]- 实现 (Implemented by)") == 4 and "`vit_impl/sublayers.py`, lines " in text
     assert "> class ClassTokenNorm(nn.Module):" in text
-    concepts = set(re.findall(r"\[\[([^\]]+)\]\]", regions.rendered_regions(text)["concepts"].split("> [!")[0]))
+    concepts = {link for t in (text, swin.read_text(encoding="utf-8")) for link in
+                re.findall(r"\[\[([^\]]+)\]\]", regions.rendered_regions(t)["concepts"].split("> [!")[0])}
     for path in vault.rglob("*.md"):  # no junk card, no file:// link, every link resolves, ...
         assert note_problems(vault, path, to_write=concepts) == [], path
     for swatch in ("🔴", "🟡", "🔵", "🟢", "🟣", "🟠", "⚪", "🩵"):
         assert f"> [!quote] {swatch}" in text
     assert "> [!note] 📝" in text  # the sticky note
     assert (vault / "颜色编码 Colour Code.md").is_file()
+    # The second paper, from its own registry: its equations, cells, pictures and questions, none of ViT's.
+    swin_text = swin.read_text(encoding="utf-8")
+    assert all(f"### Eq.{n} " in swin_text for n in range(1, 5)) and "Omega(W-MSA)" in swin_text
+    assert swin_text.count("```cell-output") == 4 and "(2, 28, 28, 192)" in swin_text  # the Swin cells ran
+    assert "![[swin-2103.14030-windows.png]]" in swin_text and "![[swin-2103.14030-pyramid.png]]" in swin_text
+    assert "相对位置偏置" in swin_text and "CLS" not in swin_text and "> [!quote] 🔵" in swin_text
 
     before = files(vault)
     again = subprocess.run([sys.executable, "-m", "studykit", "demo", str(vault)], capture_output=True, text=True,

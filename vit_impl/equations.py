@@ -57,6 +57,11 @@ class PaperRegistry:
     # `shapes_module` has trace_model, collapse, trace_equation, png and mermaid.
     models_module: str = ""
     shapes_module: str = ""
+    # Pictures a paper note embeds beside the shape diagram: (slug, caption, "module:attr" of a
+    # () -> PNG bytes function), drawn (with torch) only when the note's attachment is missing.
+    pictures: tuple[tuple[str, str, str], ...] = ()
+    # The learning guide's stage of this paper (studykit.papers.GuideStage): "module:attr", "" for none.
+    guide: str = ""
 
     def model_names(self) -> list[str]:
         return import_module(self.models_module).list_models() if self.models_module else []
@@ -86,6 +91,29 @@ class PaperRegistry:
             if eq.id == eq_id:
                 return eq
         raise KeyError(f"{self.arxiv} has no {eq_id!r}; it has {', '.join(e.id for e in self.equations)}")
+
+
+@dataclass(frozen=True)
+class GuideStage:
+    """A paper's stage of the learning guide and its flashcards (the contract: studykit.papers.GuideStage)."""
+
+    name: str  # "ViT": names the guide's and the flashcards' notes
+    title: str
+    values: dict  # the numbers the walk-throughs and cards are written with (`v` in the templates)
+    stage: str = ""  # Jinja text of the stage; "" for the guide's own templates (learning_guide.md.j2)
+    cards: str = ""  # Jinja text of the flashcards; "" for flashcards.md.j2
+
+
+def _guide_values(B=2, C=3, img=224, P=16, D=768, heads=12, depth=12, classes=1000) -> dict:
+    """ViT-Base/16 on a batch of two 224x224 images: the numbers of the guide's walk-throughs and cards."""
+    grid, hidden = img // P, 4 * D
+    return dict(B=B, C=C, img=img, P=P, D=D, heads=heads, d=D // heads, depth=depth, classes=classes,
+                grid=grid, N=grid * grid, T=grid * grid + 1, hidden=hidden,
+                fc1_params=D * hidden + hidden, fc2_params=hidden * D + D)
+
+
+# The first paper of the learning path: its stages are the guide's own templates.
+GUIDE = GuideStage(name="ViT", title="ViT 从零实现", values=_guide_values())
 
 
 # The builders import torch on call, never at import.
@@ -209,6 +237,7 @@ REGISTRY = PaperRegistry(
     title="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
     model=_MODEL,
     check="vit_impl.check_spec:SPEC",
+    guide="vit_impl.equations:GUIDE",
     load_model="vit_impl.checkpoint:load_model",
     explain_attention="vit_impl.attention:explain",
     draw_attention="vit_impl.attention:draw_attention",

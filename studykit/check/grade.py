@@ -71,10 +71,8 @@ class Grader:
             self.result.hparams["heads"] = hp["heads"][0] if len(hp["heads"]) == 1 else None
         x = torch.randn(self.spec.input_shape(self.role, hp, BATCH), generator=torch.Generator().manual_seed(1))
         xr = x.clone().requires_grad_()
-        try:
-            out = _first(model(xr))
-        except Exception as e:
-            self.check("runs", False, f"{name}.forward on input {tuple(x.shape)} raised: {reader_trace(e, self.file)}")
+        out = self._forward(model, xr, hp)
+        if out is None:
             return self.result
         try:
             p = plan(us, self.spec.categories(self.role, hp), self.spec.layout(self.role, hp), self.role,
@@ -90,6 +88,20 @@ class Grader:
             self._gradients(out, xr, x, hp, qkv_bias, p, *match)
             self.result.passed = all(c.ok for c in self.result.checks)
         return self.result
+
+    def _forward(self, model, xr, hp: dict):
+        """The learner's output on `xr` in the reference's layout, trying the spec's other layouts when the
+        reference's raises; None (the failure recorded) when every one raises."""
+        layouts = getattr(self.spec, "layouts", lambda role, hp: ())(self.role, hp)
+        first = None
+        for _, to_learner, to_reference in [("", lambda t: t, lambda t: t), *layouts]:
+            try:
+                return to_reference(_first(model(to_learner(xr))))
+            except Exception as e:
+                first = first or e
+        self.check("runs", False, f"{self.cls.__name__}.forward on input {tuple(xr.shape)} raised: "
+                                  f"{reader_trace(first, self.file)}")
+        return None
 
     def _shape_and_count(self, model, out, x, hp: dict, qkv_bias: bool) -> bool:
         import torch

@@ -79,6 +79,10 @@ class CheckSpec(Protocol):
 
     def input_shape(self, role: str, hp: dict, batch: int) -> tuple[int, ...]: ...
 
+    def layouts(self, role: str, hp: dict) -> Sequence[tuple[str, Any, Any]]:
+        """Other layouts a learner's forward may take, tried in order when the reference's raises:
+        (name, to_learner(x), to_reference(output)), both differentiable views. Optional; none by default."""
+
     def shape_hint(self, role: str, got: tuple, want: tuple, hp: dict) -> str:
         """What a wrong output shape usually means (" — ..."), or ""."""
 

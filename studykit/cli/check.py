@@ -33,7 +33,9 @@ def run(args) -> int:
     if args.tick is not None and not args.tick.is_dir():
         raise UserError(f"{args.tick}: not a folder (--tick takes the vault's folder)")
     report = check_file(args.file, parse_mapping(args.module), timeout=args.timeout)
-    ticked = tick_checks(args.tick, report.passed) if args.tick is not None and report.passed else []
+    ticked = []
+    if args.tick is not None and report.passed:
+        ticked = tick_checks(args.tick, report.passed, paper=report.paper)
     if args.json:
         data = report.to_json()
         data["ticked"] = [it.to_json() for it in ticked]
