@@ -132,3 +132,24 @@ def test_guide_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "studykit", "guide", "--vault", str(tmp_path / "nope")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not a folder" in r.stderr
+
+
+def test_guide_command_writes_every_installed_paper_s_guide_or_the_one_asked_for(tmp_path):
+    import subprocess
+    import sys
+
+    from studykit.guide import names, stages
+
+    def guide(*extra):
+        return subprocess.run([sys.executable, "-m", "studykit", "guide", "--vault", str(tmp_path), *extra],
+                              capture_output=True, text=True, timeout=120)
+
+    only = guide("--paper", "2103.14030")
+    assert only.returncode == 0, only.stderr
+    swin_guide = names("2103.14030", stages()["2103.14030"])[1]
+    assert [p.name for p in tmp_path.glob("*.md") if "学习指南" in p.name] == [swin_guide + ".md"]
+    every = guide()
+    assert every.returncode == 0, every.stderr
+    assert len([p for p in tmp_path.glob("*.md") if "学习指南" in p.name]) == len(stages()) >= 2
+    unknown = guide("--paper", "9999.99999")
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "9999.99999" in unknown.stderr
