@@ -162,9 +162,11 @@ class _Reader:
         self.warnings.append(f"{self.path}: page {page}: {what}")
 
     def annotations(self, n: int) -> list[Annotation]:
+        from studykit.sources.pdf_marks import PageMarks  # imports pymupdf: after import_pymupdf
+
         page_text = self.page_text(n)
         page = page_text.page
-        annots = [a for a in page.annots() if a.type[1] in KIND_OF_SUBTYPE]
+        annots = [a for a in PageMarks(page).marks() if a.type[1] in KIND_OF_SUBTYPE]
         if not annots:
             return []
         page_no = n + 1
@@ -194,7 +196,7 @@ class _Reader:
         kind = KIND_OF_SUBTYPE[annot.type[1]]
         info = annot.info
         quads = _quads(annot) if kind in MARKUP.values() else []
-        area = _area(annot)
+        area = _area(annot) if not quads or kind in PICTURE_KINDS else None  # a markup's quads are its place
         rects = quads or ([area] if area else [])
         comment = _comment(annot, info)
         a = Annotation(
