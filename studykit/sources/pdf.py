@@ -162,9 +162,11 @@ class _Reader:
         self.warnings.append(f"{self.path}: page {page}: {what}")
 
     def annotations(self, n: int) -> list[Annotation]:
+        from studykit.sources.pdf_marks import PageMarks  # imports pymupdf: after import_pymupdf
+
         page_text = self.page_text(n)
         page = page_text.page
-        annots = [a for a in page.annots() if a.type[1] in KIND_OF_SUBTYPE]
+        annots = [a for a in PageMarks(page).marks() if a.type[1] in KIND_OF_SUBTYPE]
         if not annots:
             return []
         page_no = n + 1
@@ -194,7 +196,7 @@ class _Reader:
         kind = KIND_OF_SUBTYPE[annot.type[1]]
         info = annot.info
         quads = _quads(annot) if kind in MARKUP.values() else []
-        area = _area(annot)
+        area = _area(annot) if not quads or kind in PICTURE_KINDS else None  # a markup's quads are its place
         rects = quads or ([area] if area else [])
         comment = _comment(annot, info)
         a = Annotation(
@@ -260,7 +262,7 @@ class _Reader:
             chars = rows.pop(line.bbox, ())  # lines with the same box (overprinted text) share one entry
             left, right = min(q[0] for q in hits), max(q[2] for q in hits)
             chosen = [i for i, c in enumerate(chars)
-                      if left <= c["bbox"][2] and c["bbox"][0] <= right and _half_inside(c["bbox"], hits)]
+                      if left <= (box := c["bbox"])[2] and box[0] <= right and _half_inside(box, hits)]
             if not chosen:
                 continue
             text = "".join(chars[i]["c"] for i in chosen).strip()
@@ -372,8 +374,9 @@ def _half_inside(box, quads) -> bool:
     x0, y0, x1, y1 = box
     area = (x1 - x0) * (y1 - y0)
     for q in quads:
-        w = min(x1, q[2]) - max(x0, q[0])
-        h = min(y1, q[3]) - max(y0, q[1])
+        qx0, qy0, qx1, qy1 = q[:4]  # min() and max() spelled out: this runs for every character under a mark
+        w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
+        h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
         if w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area):
             return True
         if area <= 0 and q[0] <= (x0 + x1) / 2 <= q[2] and q[1] <= (y0 + y1) / 2 <= q[3]:

@@ -1,0 +1,123 @@
+"""A page's annotations read straight from their PDF dictionaries through MuPDF's C functions.
+
+PyMuPDF's `Annot` properties give the same values but cost ~100 us an annotation: `page.annots()`
+finds each annotation by walking the page's list again, and `vertices`, `rect` and `info` rebuild
+the page's matrices and wrap every number in Python objects. Here each value comes from the same
+MuPDF calls PyMuPDF makes (pymupdf/__init__.py: Page.annots, Annot.vertices, .rect, .info, .colors,
+.irt_xref, .popup_xref), with the page's matrices computed once, so the values are bit for bit theirs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pymupdf import Rect, mupdf
+
+_SKIPPED = (mupdf.PDF_ANNOT_LINK, mupdf.PDF_ANNOT_POPUP, mupdf.PDF_ANNOT_WIDGET)  # as Page.annots()
+_NAMES = {key: mupdf.PdfObj(getattr(mupdf, f"PDF_ENUM_NAME_{key}"))  # kept alive: the pointers below are theirs
+          for key in ("Vertices", "L", "QuadPoints", "InkList", "C", "IC", "IRT", "Popup", "T", "M")}
+_NAME = {key: obj.m_internal for key, obj in _NAMES.items()}
+_POINT_KEYS = [_NAME["Vertices"], _NAME["L"], _NAME["QuadPoints"]]  # then "CL", then the 2-level InkList
+_get, _gets, _at, _len = mupdf.ll_pdf_dict_get, mupdf.ll_pdf_dict_gets, mupdf.ll_pdf_array_get, mupdf.ll_pdf_array_len
+_real, _num, _text = mupdf.ll_pdf_to_real, mupdf.ll_pdf_to_num, mupdf.ll_pdf_to_text_string
+
+
+class PageMarks:
+    """A page's matrices, computed once for all its annotations."""
+
+    def __init__(self, page):
+        self.page = page
+        pdf_page = mupdf.pdf_page_from_fz_page(page.this)
+        self.pdf_page = pdf_page
+        ctm = mupdf.FzMatrix()
+        mupdf.pdf_page_transform(pdf_page, mupdf.FzRect(), ctm)
+        self.derotation = page.derotation_matrix
+        self.ctm = mupdf.fz_concat(ctm, mupdf.FzMatrix(*self.derotation))
+
+    def marks(self) -> list[Mark]:
+        """The page's annotations in the order of its /Annots, less links, popups and form fields."""
+        found = {}
+        annot = mupdf.ll_pdf_first_annot(self.pdf_page.m_internal)
+        while annot is not None:
+            found.setdefault(_num(mupdf.ll_pdf_annot_obj(annot)), annot)
+            annot = mupdf.ll_pdf_next_annot(annot)
+        return [Mark(self, found[xref], xref) for xref, kind, _ in self.page.annot_xrefs()
+                if kind not in _SKIPPED and xref in found]
+
+
+class Mark:
+    """One annotation: PyMuPDF's `Annot` properties that studykit reads, each computed once."""
+
+    def __init__(self, page: PageMarks, annot, xref: int):
+        self.parent = page.page
+        self._page = page
+        self._annot = annot  # a pdf_annot*, alive as long as the page is
+        self._obj = mupdf.ll_pdf_annot_obj(annot)
+        self.xref = xref
+
+    @cached_property
+    def type(self) -> tuple:
+        kind = mupdf.ll_pdf_annot_type(self._annot)
+        return kind, mupdf.ll_pdf_string_from_annot_type(kind)
+
+    @cached_property
+    def info(self) -> dict:
+        obj = self._obj
+        return {"content": mupdf.ll_pdf_annot_contents(self._annot) or "",
+                "title": _text(_get(obj, _NAME["T"])) or "",
+                "creationDate": _text(_gets(obj, "CreationDate")) or "",
+                "modDate": _text(_get(obj, _NAME["M"])) or "",
+                "id": _text(_gets(obj, "NM")) or ""}
+
+    @property
+    def irt_xref(self) -> int:
+        irt = _get(self._obj, _NAME["IRT"])
+        return 0 if irt is None else _num(irt)
+
+    @property
+    def popup_xref(self) -> int:
+        popup = _get(self._obj, _NAME["Popup"])
+        return 0 if popup is None else _num(popup)
+
+    @cached_property
+    def colors(self) -> dict:
+        return {"stroke": self._numbers(_get(self._obj, _NAME["C"])),
+                "fill": self._numbers(_get(self._obj, _NAME["IC"]))}
+
+    @cached_property
+    def rect(self) -> Rect:
+        r = mupdf.ll_pdf_bound_annot(self._annot)
+        return Rect(r.x0, r.y0, r.x1, r.y1) * self._page.derotation
+
+    @cached_property
+    def vertices(self) -> list | None:
+        """The annotation's points in page coordinates: a flat list, or one list per stroke for an InkList."""
+        obj, ctm = self._obj, self._page.ctm.internal()
+        for key in _POINT_KEYS:
+            if (points := _get(obj, key)) is not None:
+                return _points(points, ctm)
+        if (points := _gets(obj, "CL")) is not None:
+            return _points(points, ctm)
+        if (strokes := _gets(obj, "InkList")) is not None:
+            return [_points(_at(strokes, i), ctm) for i in range(_len(strokes))]
+        return None
+
+    @property
+    def border(self) -> dict:
+        return self.parent.load_annot(self.xref).border  # rare (an ink mark with a broken /Rect): PyMuPDF's own
+
+    @staticmethod
+    def _numbers(array) -> list[float]:
+        if not mupdf.ll_pdf_is_array(array):
+            return []
+        return [_real(_at(array, i)) for i in range(_len(array))]
+
+
+def _points(array, ctm) -> list[tuple[float, float]]:
+    transform = mupdf.ll_fz_transform_point_xy
+    out = []
+    for i in range(0, _len(array), 2):
+        p = transform(_real(_at(array, i)), _real(_at(array, i + 1)), ctm)
+        out.append((p.x, p.y))
+    return out
+
