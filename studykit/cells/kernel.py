@@ -38,7 +38,7 @@ def _load_proctree():
     return module
 
 
-proctree = _load_proctree()
+proctree = _load_proctree()  # while studykit reads the note, before the job arrives
 
 
 def marker(token, event):

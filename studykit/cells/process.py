@@ -24,7 +24,6 @@ from pathlib import Path
 from studykit.cells.parse import Cell
 from studykit.cells.result import (CellExecutionError, CellResult, CellStatus, CellTimeoutError,
                                      DeadKernelError)
-from studykit.proctree import kill_tree, marked, tree
 
 KERNEL = Path(__file__).with_name("kernel.py")
 OUTPUT_LIMIT = 1_000_000  # bytes of output kept per cell
@@ -128,6 +127,8 @@ def _kill_tree(proc: subprocess.Popen, token: str) -> tuple[int, list[int] | Non
     if not os.path.isdir("/proc"):
         _kill_group(proc)
         return 1, None
+    from studykit.proctree import kill_tree, marked, tree  # only a timeout or a crash needs it
+
     stopped, left = kill_tree(lambda: tree({proc.pid}) | marked(TOKEN_VARIABLE, token), first=(proc.pid,))
     return len(stopped), left
 
