@@ -57,6 +57,7 @@ def run_tree(cmd: list[str], *, timeout: float, input: bytes = b"", **popen) -> 
             returncode, timed_out = proc.wait(timeout=timeout), False
         except subprocess.TimeoutExpired:
             returncode, timed_out = None, True
-        killed = _stop_tree(proc.pid, spare)
-        proc.wait()
+        finally:  # also on Ctrl-C: nothing the child started outlives studykit
+            killed = _stop_tree(proc.pid, spare)
+            proc.wait()
     return Finished(returncode, timed_out, len(killed - {proc.pid}))

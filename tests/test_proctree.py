@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,3 +113,27 @@ def test_the_kernel_loads_the_shared_module_without_shadowing_a_studykit_module_
     report = run_note(note, timeout=30)
     assert [r.status for r in report.results] == ["ok"]
     assert report.results[0].output == "the note folder s own module"
+
+
+def test_ctrl_c_while_the_checker_waits_stops_the_tree_it_started(tmp_path):
+    # studykit.processes.run_tree, as `studykit check` uses it, interrupted while the learner's file runs.
+    pidfile = tmp_path / "daemon.pid"
+    learner = DAEMON + "time.sleep(60)\n"
+    caller = ("import sys\nfrom studykit.processes import run_tree\n"
+              "run_tree([sys.executable, '-c', sys.argv[1], sys.argv[2]], timeout=60)\n")
+    with open(tmp_path / "stderr", "wb") as stderr:  # a file: the tree inherits it, and a pipe would wait for it
+        run = subprocess.Popen([sys.executable, "-c", caller, learner, str(pidfile)], stderr=stderr)
+    try:
+        daemon = _wait_for(pidfile)
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=30)
+        assert "KeyboardInterrupt" in (tmp_path / "stderr").read_text()
+        deadline = time.monotonic() + 5
+        while proctree.table().get(daemon, (0, False))[1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not proctree.table().get(daemon, (0, False))[1], "the daemon outlived Ctrl-C"
+    finally:
+        run.kill()
+        run.wait()
+        if pidfile.exists() and proctree.table().get(int(pidfile.read_text()), (0, False))[1]:
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
