@@ -162,16 +162,81 @@ def test_bad_pdf_is_one_line_exit_2(tmp_path, make_bad, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_a_damaged_pdf_leaves_no_new_vault_folder_and_a_dry_run_none_either(tmp_path, capsys):
-    good = make_pdf(tmp_path / "good.pdf")
-    damaged = tmp_path / "damaged.pdf"
+def damage(good: Path, name: str) -> Path:
+    """A PDF cut after 400 bytes, as an interrupted download leaves it: PyMuPDF cannot read it."""
+    damaged = good.with_name(name)
     damaged.write_bytes(good.read_bytes()[:400] + b"\n%%EOF\n")
+    return damaged
+
+
+def test_an_unreadable_pdf_among_several_gets_its_line_and_the_others_are_imported(tmp_path, capsys):
+    a = make_pdf(tmp_path / "a.pdf")
+    broken = damage(a, "broken.pdf")
+    c = make_pdf(tmp_path / "c.pdf", [("Results improve", "#5fb236", "")], "Another")
+    vault = tmp_path / "vault"
+    code, out, err = run_cli("import", a, broken, c, "--vault", vault, capsys=capsys)
+    assert code == 2
+    [line] = err.splitlines()
+    assert line.startswith(f"studykit: error: {broken}: ") and "PDF" in line
+    assert "2 created" in out and len(notes_in(vault)) == 2
+    code, out, err = run_cli("import", a, broken, c, "--vault", vault, "--json", capsys=capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert [json.loads(line)["status"] for line in out.splitlines()] == ["unchanged", "unchanged"]
+
+
+def test_when_no_pdf_can_be_read_no_new_vault_folder_is_left_and_a_dry_run_none_either(tmp_path, capsys):
+    good = make_pdf(tmp_path / "good.pdf")
+    damaged, also = damage(good, "damaged.pdf"), damage(good, "also damaged.pdf")
     vault = tmp_path / "new" / "vault"
-    assert run_cli("import", good, damaged, "--vault", vault, capsys=capsys)[0] == 2
+    code, _, err = run_cli("import", damaged, also, "--vault", vault, capsys=capsys)
+    assert code == 2 and [line.split(": ")[2] for line in err.splitlines()] == [str(damaged), str(also)]
     assert not (tmp_path / "new").exists()
     code, out, _ = run_cli("import", good, "--vault", vault, "--dry-run", capsys=capsys)
     assert code == 0 and "would be created" in out
     assert not (tmp_path / "new").exists()
+
+
+def test_a_missing_pdf_fails_before_anything_is_read_or_written(tmp_path, capsys):
+    good = make_pdf(tmp_path / "good.pdf")
+    vault = tmp_path / "new" / "vault"
+    code, out, err = run_cli("import", good, tmp_path / "typo.pdf", "--vault", vault, capsys=capsys)
+    assert code == 2 and err == f"studykit: error: {tmp_path / 'typo.pdf'}: no such file\n" and out == ""
+    assert not (tmp_path / "new").exists()
+
+
+def _realworld() -> Path | None:
+    for root in (os.environ.get("STUDYKIT_CORPUS"), Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"):
+        if root and (Path(root) / "realworld" / "expected.json").is_file():
+            return Path(root) / "realworld"
+    return None
+
+
+@pytest.mark.skipif(_realworld() is None,
+                    reason="real-world corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus")
+def test_importing_the_real_world_corpus_imports_every_readable_pdf_despite_the_broken_ones(tmp_path, capsys):
+    from studykit.errors import UserError
+    from studykit.sources.pdf import read_pdf
+
+    realworld = _realworld()
+    broken = damage(make_pdf(tmp_path / "made.pdf"), "interrupted download.pdf")
+    pdfs = sorted(realworld.glob("*.pdf")) + [broken]
+    alone = {}  # what each PDF gives when it is imported by itself: the batch must agree
+    for pdf in pdfs:
+        try:
+            alone[pdf] = read_pdf(pdf).id
+        except UserError as exc:
+            alone[pdf] = f"studykit: error: {exc}"
+    failing = [pdf for pdf in pdfs if alone[pdf].startswith("studykit: error: ")]
+    expected_broken = {realworld / name for name, want in json.loads((realworld / "expected.json").read_text())[
+        "files"].items() if want.get("exit") == 2}
+    assert expected_broken | {broken} <= set(failing)  # the corpus's damaged files do fail on their own
+    vault = tmp_path / "vault"
+    code, out, err = run_cli("import", *pdfs, "--vault", vault, "--json", capsys=capsys)
+    assert code == 2
+    assert err.splitlines() == [alone[pdf] for pdf in failing]  # one line each, in command-line order
+    written = [json.loads(line) for line in out.splitlines()]
+    assert sorted(row["id"] for row in written) == sorted(alone[pdf] for pdf in pdfs if pdf not in failing)
+    assert all(row["status"] == "created" for row in written) and len(notes_in(vault)) == len(written)
 
 
 def test_vault_that_is_a_file_is_one_line_exit_2(tmp_path):

@@ -10,21 +10,35 @@ folder; the folder is put on sys.path for the cells afterwards, as Jupyter does.
 Every process the cells start must end with the run, also one that leaves the session
 (`setsid`) or is orphaned by a double fork. On Linux the kernel is a child subreaper (prctl), so
 such a process stays its descendant in /proc's parent chain: the kernel kills its whole tree
-before it exits, and at a timeout studykit stops the kernel and kills the tree (`kill_tree`).
-If the kernel itself dies, its descendants lose that chain; they still carry the run's token in
-their environment (studykit sets a variable to it), which is how studykit finds them then (`marked`).
+before it exits, and at a timeout studykit stops the kernel and kills the tree. If the kernel
+itself dies, its descendants lose that chain; they still carry the run's token in their
+environment (studykit sets a variable to it), which is how studykit finds them then. Finding,
+stopping and killing are studykit/proctree.py's, loaded here by its path (standard library only).
 """
 
 import json
 import linecache
 import os
 import re
-import signal
 import sys
 import time
 import types
 
 KERNEL_FILE = os.path.abspath(__file__)
+
+
+def _load_proctree():
+    """studykit/proctree.py, loaded by its path under a private name: the cells see no `studykit` module."""
+    import importlib.util  # already imported at start-up by site, so this costs nothing
+
+    path = os.path.join(os.path.dirname(os.path.dirname(KERNEL_FILE)), "proctree.py")
+    spec = importlib.util.spec_from_file_location("_studykit_proctree", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+proctree = _load_proctree()  # while studykit reads the note, before the job arrives
 
 
 def marker(token, event):
@@ -85,101 +99,6 @@ def run_cell(cell, namespace):
     return None
 
 
-def _processes():
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            yield int(entry)
-
-
-def descendants(root):
-    """Pids whose parent chain in /proc leads to `root`."""
-    children = {}
-    for pid in _processes():
-        try:
-            with open("/proc/%d/stat" % pid, "rb") as handle:
-                stat = handle.read()
-        except OSError:  # gone meanwhile
-            continue
-        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        for pid in children.get(todo.pop(), ()):
-            if pid not in found:
-                found.add(pid)
-                todo.append(pid)
-    return found
-
-
-def marked(variable, token):
-    """Pids whose environment sets `variable` to this run's token: what the cells started, wherever it went."""
-    needle = ("\0%s=%s\0" % (variable, token)).encode()
-    found = set()
-    for pid in _processes():
-        try:
-            with open("/proc/%d/environ" % pid, "rb") as handle:
-                if needle in b"\0" + handle.read():
-                    found.add(pid)
-        except OSError:  # gone, or another user's
-            continue
-    return found
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
-
-
-def _signal_all(pids, sig):
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _reap():
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
-    except ChildProcessError:
-        pass
-
-
-def kill_tree(find, first=(), reap=False):
-    """Stop, then kill, `first` and every pid `find()` returns; return (how many, the pids still alive).
-
-    Stopped first, so that none can fork, or exit and cut the parent chain, while we look.
-    `reap`: wait for any child of this process (only where all of them are the cells').
-    """
-    stopped = set(first)
-    _signal_all(stopped, signal.SIGSTOP)
-    settled = False
-    while True:
-        new = find() - stopped - {os.getpid()}
-        if not new:
-            if settled:
-                break
-            settled = True  # one more look after a breath, for a fork that was in flight
-            time.sleep(0.01)
-            continue
-        settled = False
-        _signal_all(new, signal.SIGSTOP)
-        stopped |= new
-    _signal_all(stopped, signal.SIGKILL)
-    deadline = time.monotonic() + 2.0
-    while True:
-        if reap:
-            _reap()  # our own children among them are zombies until reaped
-        left = sorted(pid for pid in stopped if _alive(pid))
-        if not left or time.monotonic() > deadline:
-            return len(stopped), left
-        time.sleep(0.01)
-
-
 def _has_children():
     try:
         while os.waitpid(-1, os.WNOHANG)[0]:  # reap the finished ones
@@ -194,23 +113,11 @@ def _kill_descendants():
     # No child left means, for a subreaper, no descendant at all: the usual case costs no /proc walk.
     if _has_children() and os.path.isdir("/proc"):
         me = os.getpid()
-        kill_tree(lambda: descendants(me), reap=True)
+        proctree.kill_tree(lambda: proctree.tree({me}))
 
 
-def _become_subreaper():
-    """Orphaned descendants are re-parented to this process instead of init (Linux only)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
-def main():
-    job = json.loads(sys.stdin.read())
-    _become_subreaper()
+def run_job(job):
+    """Run the job's cells in a fresh __main__; return whether one failed."""
     # Cells that read input() get end-of-file, never the job.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -243,7 +150,14 @@ def main():
             if not job["keep_going"]:
                 break
     marker(token, {"end": True})
-    _kill_descendants()
+    return failed
+
+
+def main():
+    job = json.loads(sys.stdin.read())
+    with proctree.subreaper():
+        failed = run_job(job)
+        _kill_descendants()
     # A normal exit, as a script would, so files the cells left open are flushed.
     sys.exit(1 if failed else 0)
 

@@ -1,11 +1,11 @@
 """Run cells in the kernel subprocess: output split by cell, timeouts that kill every process the cells started.
 
 One fresh kernel per note (`sys.executable`, the note's folder as working directory, in its own
-session). At a timeout the kernel is stopped and its whole process tree killed (see kernel.py:
-it is a subreaper, so daemons that left its session are still in the tree), and the result says
-how many processes were killed and which survived. After a timeout or a crash the kernel is gone
-with its state: later cells are not run, unless `keep_going`, which starts a fresh kernel for
-them (they then run without what the lost cells defined).
+session). At a timeout the kernel is stopped and its whole process tree killed (studykit.proctree;
+the kernel is a subreaper, so daemons that left its session are still in the tree), and the
+result says how many processes were killed and which survived. After a timeout or a crash the
+kernel is gone with its state: later cells are not run, unless `keep_going`, which starts a
+fresh kernel for them (they then run without what the lost cells defined).
 """
 
 from __future__ import annotations
@@ -127,9 +127,10 @@ def _kill_tree(proc: subprocess.Popen, token: str) -> tuple[int, list[int] | Non
     if not os.path.isdir("/proc"):
         _kill_group(proc)
         return 1, None
-    from studykit.cells.kernel import descendants, kill_tree, marked
+    from studykit.proctree import kill_tree, marked, tree  # only a timeout or a crash needs it
 
-    return kill_tree(lambda: descendants(proc.pid) | marked(TOKEN_VARIABLE, token), first=(proc.pid,))
+    stopped, left = kill_tree(lambda: tree({proc.pid}) | marked(TOKEN_VARIABLE, token), first=(proc.pid,))
+    return len(stopped), left
 
 
 @dataclass

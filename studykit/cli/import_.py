@@ -12,7 +12,8 @@ def add_parser(subparsers) -> None:
         "import",
         help="write a paper note for each PDF into an Obsidian vault",
         description="Read each PDF's annotations and write (or refresh) its paper note in the vault. "
-                    "Text you wrote outside studykit's regions is never touched.",
+                    "Text you wrote outside studykit's regions is never touched. A PDF that cannot be "
+                    "read gets one line on stderr, the others are still imported, and the exit status is 2.",
     )
     p.add_argument("pdfs", nargs="+", type=Path, metavar="PDF", help="annotated PDF files")
     add_write_options(p)
@@ -46,15 +47,37 @@ def _seconds(text: str) -> float:
 def run(args) -> int:
     from studykit import notes
     from studykit.errors import require_file
-    from studykit.sources.pdf import read_pdf
 
     for pdf in args.pdfs:  # before the vault is made or any PDF read: a mistyped name fails at once
         require_file(pdf)
     with no_empty_vault_left(args.vault):
         ws = notes.open_workspace(args.vault, lock_wait=args.wait)
-        papers = [read_pdf(pdf, password=args.password) for pdf in args.pdfs]
+        papers, status = read_papers(args.pdfs, args.password)
         results = notes.write_papers(ws, papers, dry_run=args.dry_run, force=args.force)
-        return report(ws, results, args)
+        return report(ws, results, args) or status
+
+
+def read_papers(pdfs: list[Path], password: str | None) -> tuple[list, int]:
+    """The papers of the PDFs that can be read, and 2 if any cannot (0 if all can).
+
+    Each PDF that cannot be read gets one error line on stderr, so one broken file does not stop
+    the import of the others; a single PDF's error is the command's.
+    """
+    import sys
+
+    from studykit.errors import UserError
+    from studykit.sources.pdf import read_pdf
+
+    papers, status = [], 0
+    for pdf in pdfs:
+        try:
+            papers.append(read_pdf(pdf, password=password))
+        except UserError as exc:
+            if len(pdfs) == 1:
+                raise
+            print(f"studykit: error: {exc}", file=sys.stderr)
+            status = exc.code
+    return papers, status
 
 
 @contextmanager
