@@ -341,3 +341,18 @@ def test_kill_9_during_a_large_sync_leaves_each_note_old_or_new(tmp_path):
         assert not [p for p in vault.rglob("*") if p.name.endswith(".studykit-tmp")]
     print(f"kill -9: 5 trials, {torn} notes neither old nor new")
     assert torn == 0
+
+
+def test_a_note_deleted_while_studykit_merges_it_is_a_conflict_not_recreated(tmp_path, monkeypatch):
+    path = write_note(Vault(tmp_path), "pdf:1", rendered(1), "ViT").path
+    real = vsync.merge_note
+
+    def merge_while_the_reader_deletes(existing, *args, **kwargs):
+        path.unlink(missing_ok=True)
+        return real(existing, *args, **kwargs)
+
+    monkeypatch.setattr(vsync, "merge_note", merge_while_the_reader_deletes)
+    result = write_note(Vault(tmp_path), "pdf:1", rendered(2), "ViT")
+    assert (result.status, result.path) == ("conflict", path)
+    assert result.conflicts == ["Papers/ViT.md: deleted or moved while studykit was writing it; run again"]
+    assert not any(tmp_path.rglob("*.md"))
