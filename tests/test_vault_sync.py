@@ -45,7 +45,7 @@ def test_first_sync_writes_everything_then_resync_refreshes(tmp_path):
     text = first.path.read_text(encoding="utf-8")
     assert "- [ ] worth reading?" in text and frontmatter.load(frontmatter.split(text).yaml)["studykit-id"] == "pdf:1"
     again = write_note(Vault(tmp_path), "pdf:1", render(2), "ignored")
-    assert (again.status, again.path, again.changed) == ("updated", first.path, True)
+    assert (again.status, again.path, again.changed, again.diff, again.conflicts) == ("updated", first.path, True, "", [])
     assert "v2" in first.path.read_text() and "v1" not in first.path.read_text()
 
 
@@ -82,6 +82,8 @@ def test_edited_region_is_a_conflict_unless_forced(tmp_path):
     path.write_text(path.read_text().replace("> generated eq-1 v1", "> my rewrite of eq-1"))
     result = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT")
     assert result.status == "conflict" and result.conflicts[0].startswith("eq-1:") and result.changed
+    # the record keeps no digest of a conflicted merge: every sync merges again until the reader resolves it
+    assert (Vault(tmp_path).records.get("pdf:1").rendered, Vault(tmp_path).records.get("pdf:1").note) == ("", "")
     assert "> my rewrite of eq-1" in path.read_text() and "> generated eq-2 v2" in path.read_text()
     forced = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT", force=True)
     assert forced.status == "updated" and "my rewrite" not in path.read_text()
@@ -105,7 +107,8 @@ def test_not_utf8_and_duplicate_ids_are_conflicts(tmp_path):
     assert result.status == "conflict" and "ViT copy.md" in result.conflicts[0]
     path.write_bytes(b"---\nstudykit-id: pdf:2\n---\n\xff\xfe")
     bad = write_note(Vault(tmp_path), "pdf:2", render(1), "X")
-    assert bad.status == "conflict" and "UTF-8" in bad.conflicts[0] and path.read_bytes().endswith(b"\xff\xfe")
+    assert (bad.path, bad.status, bad.diff, bad.changed) == (path, "conflict", "", False)
+    assert bad.conflicts == ["Papers/ViT.md: not UTF-8 text; left as it is"] and path.read_bytes().endswith(b"\xff\xfe")
 
 
 def test_missing_id_is_added_and_a_new_region_appears(tmp_path):
@@ -268,7 +271,7 @@ def test_an_unchanged_resync_skips_the_merge_after_a_create_and_in_the_same_run(
     # the same Vault again (one run writing a note twice): the bytes it read before the update are not reused
     monkeypatch.setattr(vsync, "merge_note", no_merge)
     again = write_note(vault, "pdf:1", render(2), "ViT")
-    assert (again.status, again.changed, again.path) == ("unchanged", False, path)
+    assert (again.status, again.changed, again.path, again.diff, again.conflicts) == ("unchanged", False, path, "", [])
 
 
 def test_generated_keys_are_part_of_the_input(tmp_path):
@@ -298,6 +301,7 @@ def test_a_note_deleted_while_it_is_being_read_is_a_conflict_not_recreated(tmp_p
 
 def test_a_dry_run_diff_of_a_new_note_and_of_a_missing_final_newline(tmp_path):
     created = write_note(Vault(tmp_path), "pdf:1", "---\ntitle: A\n---\nlast line", "A", dry_run=True)
+    assert (created.path, created.status, created.conflicts, created.changed) == (tmp_path / "Papers" / "A.md", "created", [], True)
     assert created.diff.startswith("--- /dev/null\n+++ b/Papers/A.md\n")
     assert created.diff.endswith("+last line\n\\ No newline at end of file\n")
     path = write_note(Vault(tmp_path), "pdf:1", "---\ntitle: A\n---\n", "A").path
@@ -332,7 +336,7 @@ def test_an_unchanged_resync_of_a_moved_note_records_where_it_now_is(tmp_path):
     moved.parent.mkdir()
     os.rename(path, moved)
     result = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT")
-    assert (result.status, result.path, result.changed) == ("unchanged", moved, False)
+    assert (result.status, result.path, result.changed, result.diff) == ("unchanged", moved, False, "")
     record = Records.load(tmp_path).get("pdf:1")
     assert record.path == "Reading/vit.md" and record.rendered and record.note
     # and the record still lets the next unchanged run skip the merge
@@ -345,7 +349,7 @@ def test_a_duplicate_is_reported_on_every_resync_also_when_nothing_else_changed(
     copy.write_bytes(path.read_bytes() + b"my copy\n")
     for _ in range(2):
         result = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT")
-        assert (result.status, result.path, result.changed) == ("conflict", path, False)
+        assert (result.status, result.path, result.changed, result.diff) == ("conflict", path, False, "")
         assert result.conflicts == ["Papers/ViT copy.md: has the same studykit-id as Papers/ViT.md; only the latter is updated"]
     assert copy.read_bytes().endswith(b"my copy\n")
 
@@ -353,11 +357,11 @@ def test_a_duplicate_is_reported_on_every_resync_also_when_nothing_else_changed(
 def test_a_dry_run_reports_conflicts_and_unchanged_notes_as_a_sync_would(tmp_path):
     path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
     same = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT", dry_run=True, force=True)
-    assert (same.status, same.diff, same.changed, same.conflicts) == ("unchanged", "", False, [])
+    assert (same.path, same.status, same.diff, same.changed, same.conflicts) == (path, "unchanged", "", False, [])
     path.write_text(path.read_text(encoding="utf-8").replace("> generated eq-1 v1", "> mine"), encoding="utf-8")
     before = path.read_bytes()
     edited = write_note(Vault(tmp_path), "pdf:1", render(2), "ViT", dry_run=True)
-    assert (edited.status, edited.changed) == ("conflict", True) and edited.conflicts[0].startswith("eq-1:")
+    assert (edited.path, edited.status, edited.changed) == (path, "conflict", True) and edited.conflicts[0].startswith("eq-1:")
     assert "+> generated eq-2 v2" in edited.diff and path.read_bytes() == before
 
 
@@ -382,3 +386,10 @@ def test_record_note_takes_studykits_own_later_change_as_its_write(tmp_path, mon
     calls = []
     monkeypatch.setattr(vsync, "merge_note", lambda *a, **k: calls.append(1) or merge_note(*a, **k))
     assert write_note(Vault(tmp_path), "pdf:1", render(2), "ViT").status == "conflict" and calls
+
+
+def test_a_dry_run_diff_of_a_note_with_a_bom_shows_no_invisible_character(tmp_path):
+    path = write_note(Vault(tmp_path), "pdf:1", "---\ntitle: A\n---\nbody\n", "A").path
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    diff = write_note(Vault(tmp_path), "pdf:1", "---\ntitle: B\n---\nbody\n", "A", dry_run=True).diff
+    assert "\ufeff" not in diff and "@@\n ---\n-title: A\n+title: B\n" in diff

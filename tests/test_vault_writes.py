@@ -68,7 +68,8 @@ def test_a_reader_who_never_stops_saving_gets_a_conflict_and_keeps_every_save(tm
 
     monkeypatch.setattr(vsync, "merge_note", merge_while_the_reader_saves)
     result = write_note(Vault(tmp_path), "pdf:1", rendered(2), "ViT")
-    assert result.status == "conflict" and "changed 5 times while studykit was merging it" in result.conflicts[-1]
+    assert (result.status, result.path, result.diff) == ("conflict", path, "")
+    assert result.conflicts == ["Papers/ViT.md: changed 5 times while studykit was merging it; left as it is, run again"]
     assert path.read_text(encoding="utf-8").count("one more save\n") == vsync.ATTEMPTS
 
 
