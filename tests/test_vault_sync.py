@@ -41,7 +41,8 @@ def outside_regions(text: str) -> str:
 def test_first_sync_writes_everything_then_resync_refreshes(tmp_path):
     vault = Vault(tmp_path)
     first = write_note(vault, "pdf:1", render(1), note_filename(citekey="dosovitskiy2020"))
-    assert (first.status, first.path) == ("created", tmp_path / "Papers" / "dosovitskiy2020.md")
+    assert (first.status, first.path, first.diff, first.conflicts, first.changed) == (
+        "created", tmp_path / "Papers" / "dosovitskiy2020.md", "", [], True)
     text = first.path.read_text(encoding="utf-8")
     assert "- [ ] worth reading?" in text and frontmatter.load(frontmatter.split(text).yaml)["studykit-id"] == "pdf:1"
     again = write_note(Vault(tmp_path), "pdf:1", render(2), "ignored")
@@ -176,10 +177,14 @@ def test_write_attachment_sanitises_and_skips_identical(tmp_path):
 # -- property: random reader edits are never lost -------------------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
+# No YAML line breaks (NEL, LS, PS) in property values: PyYAML's safe_dump writes "\x85" unescaped in single
+# quotes, which reads back as a space, so the reader's property below would not hold the value it claims.
+_prop_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x85\u2028\u2029"),
+                     max_size=30)
 _lines = st.lists(st.tuples(_text, st.sampled_from(["\n", "\r\n"])), min_size=1, max_size=3).map(
     lambda parts: "".join(a + b for a, b in parts)).filter(lambda s: "studykit:" not in s)
 _key = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda k: k not in GENERATED)
-_value = st.one_of(_text, st.integers(), st.lists(_text, max_size=3), st.booleans())
+_value = st.one_of(_prop_text, st.integers(), st.lists(_prop_text, max_size=3), st.booleans())
 _tag = st.from_regex(r"[a-z][a-z0-9/_-]{0,10}", fullmatch=True)
 
 

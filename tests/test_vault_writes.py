@@ -83,6 +83,16 @@ def test_a_note_created_after_the_folder_was_listed_is_not_replaced(tmp_path):
     assert result.status == "created" and result.path == tmp_path / "Papers" / "ViT 2.md"
 
 
+def test_a_note_created_meanwhile_in_a_chosen_folder_is_not_replaced(tmp_path):
+    vault = Vault(tmp_path)
+    assert vault.new_note_path("ViT", "Reading/2026") == tmp_path / "Reading" / "2026" / "ViT.md"
+    (tmp_path / "Reading" / "2026").mkdir(parents=True)
+    (tmp_path / "Reading" / "2026" / "ViT.md").write_text("mine\n", encoding="utf-8")
+    result = write_note(vault, "pdf:1", rendered(1), "ViT", folder="Reading/2026")
+    assert result.path == tmp_path / "Reading" / "2026" / "ViT 2.md" and not (tmp_path / "Papers").exists()
+    assert (tmp_path / "Reading" / "2026" / "ViT.md").read_text(encoding="utf-8") == "mine\n"
+
+
 def test_a_note_saved_with_a_bom_is_found_and_keeps_its_bom(tmp_path):
     path = write_note(Vault(tmp_path), "pdf:1", rendered(1), "ViT").path
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes() + b"mine\n")
