@@ -337,6 +337,7 @@ def test_an_unchanged_resync_of_a_moved_note_records_where_it_now_is(tmp_path):
     from vault_export.record import Records
 
     path = write_note(Vault(tmp_path), "pdf:1", render(1), "ViT").path
+    assert Records.load(tmp_path).get("pdf:1").path == "Papers/ViT.md"
     moved = tmp_path / "Reading" / "vit.md"
     moved.parent.mkdir()
     os.rename(path, moved)
