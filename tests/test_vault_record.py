@@ -6,6 +6,8 @@ writers of one vault (a sync and a guide run, say) keep each other's records."""
 import hashlib
 import json
 import os
+import subprocess
+import sys
 
 from vault_export import Vault, write_note
 from vault_export.record import FORMAT, LEGACY_FOLDER, RECORDS_FILE, NoteRecord, Records, digest
@@ -39,6 +41,7 @@ def test_records_round_trip_through_the_file(tmp_path):
     assert not records.dirty
     raw = (tmp_path / RECORDS_FILE).read_text(encoding="utf-8")
     assert raw.endswith("}\n") and "ViT ✅" in raw and "\n" not in raw[:-1]  # one line, readable UTF-8
+    assert raw == json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":")) + "\n"  # and compact
     loaded = Records.load(tmp_path)
     assert loaded.notes == records.notes and loaded.files == {"Papers/ä.md": [10, 20]} and not loaded.dirty
     assert loaded.get("pdf:1").extra == {"title": "ViT ✅"}
@@ -151,3 +154,21 @@ def test_a_region_the_reader_deleted_stays_deleted_after_an_upgrade(tmp_path):
     path.write_text("---\ntitle: A\nstudykit-id: pdf:1\n---\nMy own text.\n", encoding="utf-8")
     assert write_note(Vault(tmp_path), "pdf:1", text, "A").status == "unchanged"
     assert "generated" not in path.read_text(encoding="utf-8")
+
+
+def test_a_legacy_record_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """Windows and C-locale machines do not default to UTF-8; the region names in the file are UTF-8."""
+    note_id = "pdf:1"
+    legacy = tmp_path / LEGACY_FOLDER / f"{hashlib.sha256(note_id.encode()).hexdigest()[:24]}.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(json.dumps({"regions": ["zusammenfassung-ü"]}, ensure_ascii=False), encoding="utf-8")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0",
+           "PYTHONIOENCODING": "utf-8"}
+    script = ("import locale, sys; from vault_export.record import Records; "
+              "print(locale.getpreferredencoding(False), Records.load(sys.argv[1]).get('pdf:1').regions)")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True, text=True,
+                          encoding="utf-8", timeout=60)
+    assert done.returncode == 0, done.stderr
+    encoding, regions = done.stdout.split(" ", 1)
+    assert encoding.lower() != "utf-8"  # the test means something only without a UTF-8 locale
+    assert regions.strip() == "['zusammenfassung-ü']"
