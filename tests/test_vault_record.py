@@ -162,6 +162,7 @@ def test_a_legacy_record_is_read_as_utf8_whatever_the_locale(tmp_path):
     legacy = tmp_path / LEGACY_FOLDER / f"{hashlib.sha256(note_id.encode()).hexdigest()[:24]}.json"
     legacy.parent.mkdir(parents=True)
     legacy.write_text(json.dumps({"regions": ["zusammenfassung-ü"]}, ensure_ascii=False), encoding="utf-8")
+    assert Records.load(tmp_path).get(note_id).regions == ["zusammenfassung-ü"]  # here, in a UTF-8 locale
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0",
            "PYTHONIOENCODING": "utf-8"}
     script = ("import locale, sys; from vault_export.record import Records; "
