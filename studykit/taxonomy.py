@@ -118,7 +118,7 @@ _PREFIX = re.compile(r"\s*#(\S+)\s*")
 
 
 def normalize_hex(color: str) -> str:
-    """'#FFD400', 'ffd400' or '#fd0' -> '#ffd400'; ValueError otherwise."""
+    """'#FFD400' or 'ffd400' -> '#ffd400', '#fd0' -> '#ffdd00'; ValueError otherwise."""
     m = _HEX.fullmatch(color.strip())
     if not m:
         raise ValueError(f"not a hex colour: {color!r}")

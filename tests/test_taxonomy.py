@@ -11,7 +11,7 @@ from studykit.model import Category as C
 from studykit.palettes import PALETTES
 from studykit.taxonomy import (
     DEFAULT_THRESHOLD, HUE_BANDS, MAX_DARK_PURPLE_LIGHTNESS, MAX_GREY_LIGHTNESS, MIN_CHROMA, MIN_LIGHTNESS, Taxonomy,
-    by_hue, classify, delta_e, hex_to_lab, hex_to_oklch, normalize_hex,
+    MAGENTA, by_hue, classify, delta_e, hex_to_lab, hex_to_oklch, normalize_hex,
 )
 
 ZOTERO_7 = {
@@ -178,6 +178,7 @@ def test_a_palette_colour_wins_over_its_hue():
 @pytest.mark.parametrize("color, lightness", [
     ("#010101", 0.27417), ("#0a0a0a", 2.74175),  # the linear segment of sRGB and of CIELAB's f
     ("#0b0b0b", 3.02291), ("#121212", 5.46389),  # the power segment of sRGB, still CIELAB's linear f
+    ("#161616", 7.24732),  # Y = 0.008023, just below (6/29)^3 = 0.008856: still L* = (24389/27) Y, not the cube root
     ("#1a1a1a", 9.26323),  # Y above (6/29)^3: CIELAB's cube root
 ])
 def test_lab_lightness_near_black(color, lightness):
@@ -237,6 +238,7 @@ def test_lightness_and_chroma_thresholds():
     assert by_hue(0.9201, 0.0, 0) == C.UNCATEGORIZED  # white
     assert by_hue(0.95, 0.05, 100) == C.DEFINITION  # a pale colour with a hue is named
     assert by_hue(0.5999, 0.2, 330) == C.METHOD  # dark magenta is purple
+    assert by_hue(0.5, 0.2, MAGENTA) == C.METHOD and by_hue(0.6, 0.2, MAGENTA) == C.QUESTION  # from where magenta begins
     assert by_hue(0.6, 0.2, 330) == C.QUESTION
     assert by_hue(0.5, 0.2, 269.99) == C.FORMULA  # the dark-purple rule stays out of blue
     assert by_hue(0.4, 0.1, 214.99) == C.QUESTION  # and out of dark cyan
@@ -278,3 +280,17 @@ def test_classify_files_every_annotation_and_strips_prefixes_without_touching_th
     assert out.annotations[4].tags == ["Result"]  # tags stay as the source said them
     assert [a.comment for a in paper.annotations][0] == "#question why 16x16?"  # the source's paper is unchanged
     assert all(a.category == C.UNCATEGORIZED for a in paper.annotations)
+
+
+def test_short_hex_colours_and_what_a_bad_one_says():
+    assert normalize_hex("#fd0") == "#ffdd00" and normalize_hex(" F0A ") == "#ff00aa" and normalize_hex("FFD400") == "#ffd400"
+    # the message reaches the reader as is, through the vault config's error (config._colors)
+    with pytest.raises(ValueError, match=r"^not a hex colour: 'blau'$"):
+        normalize_hex("blau")
+    assert Taxonomy.default().categorize("#f00") == Taxonomy.default().categorize("#ff0000") == C.CONTRIBUTION
+
+
+def test_a_word_names_a_category_only_whole():
+    taxonomy = Taxonomy.default()
+    assert taxonomy.by_word("#Result") == taxonomy.by_word(" result ") == C.RESULT
+    assert taxonomy.by_word("XResult") is None and taxonomy.by_word("X#result") is None

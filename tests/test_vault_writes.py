@@ -68,7 +68,8 @@ def test_a_reader_who_never_stops_saving_gets_a_conflict_and_keeps_every_save(tm
 
     monkeypatch.setattr(vsync, "merge_note", merge_while_the_reader_saves)
     result = write_note(Vault(tmp_path), "pdf:1", rendered(2), "ViT")
-    assert result.status == "conflict" and "changed 5 times while studykit was merging it" in result.conflicts[-1]
+    assert (result.status, result.path, result.diff) == ("conflict", path, "")
+    assert result.conflicts == ["Papers/ViT.md: changed 5 times while studykit was merging it; left as it is, run again"]
     assert path.read_text(encoding="utf-8").count("one more save\n") == vsync.ATTEMPTS
 
 
@@ -80,6 +81,16 @@ def test_a_note_created_after_the_folder_was_listed_is_not_replaced(tmp_path):
     result = write_note(vault, "pdf:1", rendered(1), "ViT")
     assert (tmp_path / "Papers" / "ViT.md").read_text(encoding="utf-8") == "my citation plugin's note\n"
     assert result.status == "created" and result.path == tmp_path / "Papers" / "ViT 2.md"
+
+
+def test_a_note_created_meanwhile_in_a_chosen_folder_is_not_replaced(tmp_path):
+    vault = Vault(tmp_path)
+    assert vault.new_note_path("ViT", "Reading/2026") == tmp_path / "Reading" / "2026" / "ViT.md"
+    (tmp_path / "Reading" / "2026").mkdir(parents=True)
+    (tmp_path / "Reading" / "2026" / "ViT.md").write_text("mine\n", encoding="utf-8")
+    result = write_note(vault, "pdf:1", rendered(1), "ViT", folder="Reading/2026")
+    assert result.path == tmp_path / "Reading" / "2026" / "ViT 2.md" and not (tmp_path / "Papers").exists()
+    assert (tmp_path / "Reading" / "2026" / "ViT.md").read_text(encoding="utf-8") == "mine\n"
 
 
 def test_a_note_saved_with_a_bom_is_found_and_keeps_its_bom(tmp_path):
@@ -190,7 +201,7 @@ def test_two_syncs_at_once_make_one_note_per_paper(tmp_path):
 
 EDITOR = r"""
 import os, signal, sys, time
-path, interval = sys.argv[1], float(sys.argv[2])
+path, interval, count = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 stop = False
 def halt(*_):
     global stop
@@ -212,23 +223,43 @@ while not stop:
             handle.write(text)
         os.replace(tmp, path)
     n += 1
+    with open(count, "w") as handle:  # progress, for the test to know when enough saves raced its runs
+        handle.write(str(n))
     time.sleep(interval)
 print(n, flush=True)
 """
 
 
-def lost_saves(note: Path, runs, interval=0.05) -> tuple[int, int]:
-    """Run `runs()` while an editor appends a line to `note` every `interval` s; (saves, lost)."""
-    editor = subprocess.Popen([sys.executable, "-c", EDITOR, str(note), str(interval)], stdout=subprocess.PIPE,
-                              text=True, env=ENV)
+def lost_saves(note: Path, run, interval=0.05, runs=100, saves=20, extra_s=120.0) -> tuple[int, int, int]:
+    """Call `run(i)` while an editor appends a line to `note` every `interval` s, at least `runs` times and
+    then on until the editor has saved `saves` times (for at most `extra_s` more); (runs, saves, lost)."""
+    count = note.parents[2] / f"{note.stem}.saves"  # beside the vault (note: vault/Papers/x.md), not in it
+    editor = subprocess.Popen([sys.executable, "-c", EDITOR, str(note), str(interval), str(count)],
+                              stdout=subprocess.PIPE, text=True, env=ENV)
+
+    def saved() -> int:
+        try:
+            return int(count.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    done = 0
     try:
         assert editor.stdout.readline() == "ready\n"
-        runs()
+        # Runs can be faster than an editor's saves on an idle machine and far slower under load: both
+        # bounds must hold for the count of lost saves to mean something.
+        while done < runs:
+            done += 1
+            run(done)
+        deadline = time.monotonic() + extra_s
+        while saved() < saves and time.monotonic() < deadline:
+            done += 1
+            run(done)
     finally:
         editor.send_signal(signal.SIGTERM)
         saves = int(editor.communicate(timeout=60)[0])
     text = note.read_text(encoding="utf-8")
-    return saves, sum(f"- editor save {n}\n" not in text for n in range(saves))
+    return done, saves, sum(f"- editor save {n}\n" not in text for n in range(saves))
 
 
 @pytest.mark.slow
@@ -239,23 +270,22 @@ def test_no_save_is_lost_while_import_runs(tmp_path, capsys):
     [note] = (vault / "Papers").glob("*.md")
     statuses = []
 
-    def runs():
-        for i in range(1, 101):
-            with pymupdf.open(pdf) as doc:  # a new comment, as a PDF reader saves it: each run merges
-                page = doc[0]
-                annot = page.first_annot
-                annot.set_info(content=f"version {i}")
-                annot.update()
-                doc.saveIncr()
-            assert main(["import", str(pdf), "--vault", str(vault)]) == 0
-            statuses.append(capsys.readouterr().out.split()[0])
+    def run(i):
+        with pymupdf.open(pdf) as doc:  # a new comment, as a PDF reader saves it: each run merges
+            page = doc[0]
+            annot = page.first_annot
+            annot.set_info(content=f"version {i}")
+            annot.update()
+            doc.saveIncr()
+        assert main(["import", str(pdf), "--vault", str(vault)]) == 0
+        statuses.append(capsys.readouterr().out.split()[0])
 
-    saves, lost = lost_saves(note, runs)
-    print(f"import: {len(statuses)} runs, {saves} editor saves, {lost} lost, "
+    runs, saves, lost = lost_saves(note, run)
+    print(f"import: {runs} runs, {saves} editor saves, {lost} lost, "
           f"{statuses.count('updated')} updated, {statuses.count('conflict')} conflicts")
-    assert lost == 0 and saves >= 20
+    assert lost == 0 and runs == len(statuses) >= 100 and saves >= 20
     assert [p.name for p in (vault / "Papers").iterdir()] == [note.name], statuses
-    assert "version 100" in note.read_text(encoding="utf-8") or statuses[-1] == "conflict"
+    assert f"version {runs}" in note.read_text(encoding="utf-8") or statuses[-1] == "conflict"
 
 
 @pytest.mark.slow
@@ -267,18 +297,17 @@ def test_no_save_is_lost_while_sync_runs(tmp_path, capsys):
     [note] = (vault / "Papers").glob("*.md")
     statuses = []
 
-    def runs():
-        for i in range(1, 101):
-            with sqlite3.connect(data / "zotero.sqlite") as db:  # each run has a changed comment to merge
-                db.execute("UPDATE itemAnnotations SET comment = ? WHERE itemID = (SELECT MIN(itemID) FROM "
-                           "itemAnnotations)", (f"version {i}",))
-            assert main(sync) == 0
-            statuses.append(capsys.readouterr().out.split()[0])
+    def run(i):
+        with sqlite3.connect(data / "zotero.sqlite") as db:  # each run has a changed comment to merge
+            db.execute("UPDATE itemAnnotations SET comment = ? WHERE itemID = (SELECT MIN(itemID) FROM "
+                       "itemAnnotations)", (f"version {i}",))
+        assert main(sync) == 0
+        statuses.append(capsys.readouterr().out.split()[0])
 
-    saves, lost = lost_saves(note, runs)
-    print(f"sync: {len(statuses)} runs, {saves} editor saves, {lost} lost, "
+    runs, saves, lost = lost_saves(note, run)
+    print(f"sync: {runs} runs, {saves} editor saves, {lost} lost, "
           f"{statuses.count('updated')} updated, {statuses.count('conflict')} conflicts")
-    assert lost == 0 and saves >= 20
+    assert lost == 0 and runs == len(statuses) >= 100 and saves >= 20
 
 
 # -- kill -9 at random moments ----------------------------------------------------------------------
@@ -323,3 +352,18 @@ def test_kill_9_during_a_large_sync_leaves_each_note_old_or_new(tmp_path):
         assert not [p for p in vault.rglob("*") if p.name.endswith(".studykit-tmp")]
     print(f"kill -9: 5 trials, {torn} notes neither old nor new")
     assert torn == 0
+
+
+def test_a_note_deleted_while_studykit_merges_it_is_a_conflict_not_recreated(tmp_path, monkeypatch):
+    path = write_note(Vault(tmp_path), "pdf:1", rendered(1), "ViT").path
+    real = vsync.merge_note
+
+    def merge_while_the_reader_deletes(existing, *args, **kwargs):
+        path.unlink(missing_ok=True)
+        return real(existing, *args, **kwargs)
+
+    monkeypatch.setattr(vsync, "merge_note", merge_while_the_reader_deletes)
+    result = write_note(Vault(tmp_path), "pdf:1", rendered(2), "ViT")
+    assert (result.status, result.path) == ("conflict", path)
+    assert result.conflicts == ["Papers/ViT.md: deleted or moved while studykit was writing it; run again"]
+    assert not any(tmp_path.rglob("*.md"))

@@ -33,7 +33,9 @@ MODULES: dict[str, list[str]] = {
     "vault_export/regions.py": ["tests/test_vault_regions.py", "tests/test_merge_property.py"],
     "vault_export/frontmatter.py": ["tests/test_vault_frontmatter.py", "tests/test_note_merge.py",
                                     "tests/test_merge_property.py"],
-    "vault_export/sync.py": ["tests/test_note_merge.py", "tests/test_vault_sync.py", "tests/test_merge_property.py"],
+    "vault_export/sync.py": ["tests/test_note_merge.py", "tests/test_vault_sync.py", "tests/test_vault_writes.py",
+                             "tests/test_vault_atomic.py", "tests/test_merge_property.py"],
+    "vault_export/record.py": ["tests/test_vault_record.py", "tests/test_vault_sync.py", "tests/test_vault_writes.py"],
     "studykit/checklist.py": ["tests/test_checklist.py"],
     "studykit/taxonomy.py": ["tests/test_taxonomy.py"],
 }

@@ -114,9 +114,11 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
     input_hash = digest(f"{text}\0{sorted(generated_keys) if generated_keys is not None else ''}")
     if not found:
         return _create(vault, studykit_id, rendered, filename, folder, input_hash, dry_run)
+    record = vault.records.get(studykit_id)
+    # Of two notes with one id (the reader copied it), the one studykit last wrote stays the one it updates.
+    found.sort(key=lambda p: vault.link(p) != record.path)
     path = found[0]
     conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
-    record = vault.records.get(studykit_id)
     try:
         raw = vault.read(path)
     except FileNotFoundError:
