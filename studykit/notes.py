@@ -11,32 +11,37 @@ the vault's lock for the whole run (`vault_lock`): a second run waits for the fi
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib.util
 import os
-import re
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studykit import note as note_context
 from studykit.errors import UserError
 from studykit.model import Paper
+from studykit.adopt import adopt, drop_old_pictures
+from studykit.paper_assets import known_registries, module_source, registry_assets, registry_of
 from studykit.render import render
+from studykit.vault_pdf import pdf_in_vault
+
+if TYPE_CHECKING:
+    from studykit.config import Config
+    from studykit.taxonomy import Taxonomy
+    from vault_export.vault import Vault
 
 LEGEND_ID = "studykit:legend"
 LEGEND_FILENAME = "颜色编码 Colour Code"
-MERMAID_CACHE = Path(".studykit") / "cache"
 
 
 @dataclass
 class Workspace:
     """A vault with its settings, opened once for a whole import or sync."""
 
-    vault: object  # vault_export.vault.Vault
-    config: object  # studykit.config.Config
-    taxonomy: object  # studykit.taxonomy.Taxonomy
+    vault: Vault
+    config: Config
+    taxonomy: Taxonomy
     today: date = field(default_factory=date.today)
     lock_wait: float = 120.0  # seconds a run waits for another studykit to release the vault
 
@@ -65,99 +70,6 @@ def open_workspace(vault_dir, *, create: bool = True, lock_wait: float = 120.0) 
     return Workspace(Vault(root, config.papers_folder), config, Taxonomy.from_config(config), lock_wait=lock_wait)
 
 
-@functools.cache
-def _registries() -> dict:
-    from studykit.papers import registries
-
-    return registries()  # reading entry points costs ~15 ms; they do not change while studykit runs
-
-
-def _registry(paper: Paper):
-    from studykit.papers import find_registry
-
-    return find_registry(arxiv=paper.arxiv, title=paper.title, known=_registries())
-
-
-def module_source(qualified: str) -> note_context.Source | None:
-    """The source of "package.module:Name" and its line numbers, read without importing it (no torch)."""
-    module, _, name = qualified.partition(":")
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin or not os.path.isfile(spec.origin) or not name:
-        return None
-    with open(spec.origin, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
-    pattern = re.compile(rf"^(\s*)(?:class|def)\s+{re.escape(name.split('.')[-1])}\b")
-    start = next((n for n, text in enumerate(lines) if pattern.match(text)), None)
-    if start is None:
-        return None
-    indent = len(pattern.match(lines[start]).group(1))
-    end = start + 1
-    for n in range(start + 1, len(lines)):  # the body: every line indented deeper, blank lines inside it
-        if lines[n].strip() and len(lines[n]) - len(lines[n].lstrip()) <= indent:
-            break
-        if lines[n].strip():
-            end = n + 1
-    depth = module.count(".") + (Path(spec.origin).name == "__init__.py")
-    package_root = Path(spec.origin).parents[depth]
-    path = Path(spec.origin).relative_to(package_root).as_posix()
-    return note_context.Source(path, start + 1, "\n".join(lines[start:end]) + "\n")
-
-
-def registry_assets(ws: Workspace, registry, note_path: Path, *, dry_run: bool = False) -> note_context.Assets:
-    """Shape diagrams, pictures and implementing code of a paper's registry; diagrams and pictures drawn
-    only when missing (each equation's own diagram only for `note_detail = "full"`)."""
-    from studykit.papers import resolve
-    from vault_export.sync import write_attachment
-
-    folder = ws.vault.attachments_dir(note_path)
-    prefix = note_context.diagram_prefix(registry)
-    wanted = {"model": f"{prefix}-model-shapes.png"}
-    if ws.config.note_detail == "full":
-        wanted.update({eq.id: f"{prefix}-{note_context.equation_slug(eq.id)}-shapes.png" for eq in registry.equations})
-    cache = ws.root / MERMAID_CACHE
-    missing = [key for key, name in wanted.items()
-               if not (folder / name).is_file() or not (cache / f"{name}.mmd").is_file()]
-    if missing and not dry_run:
-        for key, png, mermaid in _draw_diagrams(registry, missing):
-            write_attachment(ws.vault, wanted[key], png, note_path)
-            cache.mkdir(parents=True, exist_ok=True)
-            (cache / f"{wanted[key]}.mmd").write_text(mermaid, encoding="utf-8")
-
-    def mermaid_of(name: str) -> str:
-        path = cache / f"{name}.mmd"
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
-
-    assets = note_context.Assets(model_diagram=wanted["model"], model_mermaid=mermaid_of(wanted["model"]))
-    for slug, caption, draw in getattr(registry, "pictures", ()):  # a registry written before pictures has none
-        name = f"{prefix}-{slug}.png"
-        if not (folder / name).is_file() and not dry_run:
-            write_attachment(ws.vault, name, resolve(draw)(), note_path)
-        assets.pictures.append((name, caption))
-    for eq in registry.equations:
-        diagram = wanted.get(eq.id)
-        assets.equations[eq.id] = note_context.EquationAssets(
-            diagram, mermaid_of(diagram) if diagram else "", module_source(eq.module))
-    return assets
-
-
-def _draw_diagrams(registry, keys):
-    """(key, PNG bytes, Mermaid text) for the model ("model") and the equations named in `keys`,
-    drawn by the paper's own shape tracer (its registry names it)."""
-    for key in keys:
-        if key == "model":
-            steps = registry.collapse_shapes(registry.trace_shapes(registry.model))
-            ids = [eq.id for eq in registry.equations]
-            title = f"{registry.model}: tensor shapes, {ids[0]}-{ids[-1]}" if ids else f"{registry.model}: tensor shapes"
-        else:
-            eq = registry.equation(key)
-            steps = registry.trace_equation(key)
-            title = f"{eq.id} {eq.title}"
-        yield key, registry.shapes_png(steps, title=title), registry.shapes_mermaid(steps)
-
-
 def _created(vault, note_path: Path | None, today: date) -> date:
     """The date the note was first written (its `created` property), else today."""
     from vault_export import frontmatter
@@ -178,123 +90,6 @@ def _created(vault, note_path: Path | None, today: date) -> date:
         return today
 
 
-def _pdf_in_vault(ws: Workspace, paper: Paper, note_path: Path, *, dry_run: bool = False) -> VaultPdf | None:
-    """The paper's PDF as a path inside the vault, brought in when it is outside; None when it stays out.
-
-    `pdf_attach`: "copy" (default) or "link" (a hard link; a copy where the file system has none)
-    into the note's attachment folder; "zotero" leaves a Zotero item's PDF where Zotero keeps it
-    (its notes link with zotero://). A vault is synced to other machines: a path out of it would break.
-    """
-    if not paper.pdf_path:
-        return None
-    source = Path(paper.pdf_path)
-    root = ws.root.resolve()
-    resolved = source.resolve()
-    if resolved.is_relative_to(root):
-        return VaultPdf(resolved.relative_to(root).as_posix())
-    if (ws.config.pdf_attach == "zotero" and paper.zotero_link) or not resolved.is_file():
-        return None
-    from vault_export.names import safe_filename
-    from vault_export.record import digest
-
-    data = resolved.read_bytes()
-    copied = ws.vault.records.get(paper.id).extra.get("pdf") or {}
-    target, seen, note = _attachment_for(ws.vault, safe_filename(source.name), note_path, data, copied)
-    if not dry_run and seen != data:
-        _bring_in(resolved, data, target, seen, link=ws.config.pdf_attach == "link")
-    copied = {"path": ws.vault.link(target), "digest": digest(data)}
-    if not dry_run and os.path.samefile(resolved, target):  # a hard link: the reader's saves show in it
-        copied["inode"] = os.stat(target).st_ino
-    return VaultPdf(ws.vault.link(target), copied, note)
-
-
-@dataclass
-class VaultPdf:
-    """Where the note links its PDF, what studykit copied there (for the note's record), and what to report."""
-
-    link: str
-    copied: dict | None = None  # {"path": vault-relative, "digest": of the bytes studykit put there}
-    note: str = ""
-
-
-def _attachment_for(vault, name: str, note_path: Path, data: bytes, copied: dict) -> tuple[Path, bytes | None, str]:
-    """Where the PDF `data` goes, the bytes there now (None: no file), and a line for the reader.
-
-    The copy studykit made at the last import is replaced while it still holds what studykit put
-    there, or is still the hard link it made (the reader saved new highlights into their PDF); a
-    file of that name that is not that copy is the reader's: it is kept, and the PDF goes to
-    `stem-<digest>.pdf` beside it.
-    """
-    from vault_export.record import digest
-
-    if copied.get("path") and vault.contains(vault.root / copied["path"]):
-        ours = vault.root / copied["path"]
-        current = _bytes_of(ours)
-        if current is not None and (digest(current) == copied.get("digest") or _inode(ours) == copied.get("inode")):
-            return ours, current, ""
-    target = vault.attachments_dir(note_path) / name
-    current = _bytes_of(target)
-    if current is None or current == data:
-        return target, current, ""
-    stem, dot, ext = name.rpartition(".")
-    other = target.with_name(f"{stem or ext}-{digest(data)[:8]}{dot}{ext if stem else ''}")
-    return other, _bytes_of(other), (f"{vault.link(target)}: another PDF by that name (another paper's, or changed "
-                                      f"since studykit copied it); kept, and this paper's PDF is {vault.link(other)}")
-
-
-def _inode(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
-
-
-def _bytes_of(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
-
-
-def _bring_in(source: Path, data: bytes, target: Path, seen: bytes | None, *, link: bool) -> None:
-    """`data` (the bytes of `source`) at `target`, replacing it only while it holds `seen` (None: a new file).
-    A hard link where `link` asks for one and the file system allows it, else a copy (compare-and-swap)."""
-    from vault_export.atomic import write_if_unchanged
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if link and _linked_in(source, target, seen):
-            return
-        if not write_if_unchanged(target, data, seen):
-            raise UserError(f"{target}: changed while studykit was bringing {source.name} into the vault; run again")
-    except OSError as exc:
-        raise UserError(f"{source}: cannot bring the PDF into the vault ({target}): {exc.strerror}") from None
-
-
-def _linked_in(source: Path, target: Path, seen: bytes | None) -> bool:
-    """Hard-link `source` as `target` (which must hold `seen`, or not exist for None); False where no
-    link can be made here (another file system) or `target` changed, so that the caller copies or says so."""
-    from vault_export.atomic import temp_name
-
-    temporary = temp_name(target)
-    try:
-        os.link(source, temporary)
-    except OSError:
-        return False
-    try:
-        if seen is None:
-            os.link(temporary, target)  # fails when it exists: a file made meanwhile stays
-        elif _bytes_of(target) == seen:
-            os.replace(temporary, target)  # the check and the rename are microseconds apart
-        else:
-            return False
-    except FileExistsError:
-        return False
-    finally:
-        temporary.unlink(missing_ok=True)
-    return True
-
-
 def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bool = False):
     """Render `paper`'s note and merge it into the vault; returns vault_export's NoteWrite and
     the attachment files the note embeds."""
@@ -304,12 +99,12 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
     filename = note_filename(citekey=paper.citekey, first_author=paper.authors[0] if paper.authors else "",
                              year=paper.year, title=paper.title)
     existing = ws.vault.find_by_id(paper.id)
-    adopted = existing is None and _adopt(ws.vault, paper, dry_run=dry_run)
+    adopted = existing is None and adopt(ws.vault, paper, dry_run=dry_run)
     existing = existing or adopted or None
     note_path = existing or ws.vault.new_note_path(filename)
-    registry = _registry(paper)
+    registry = registry_of(paper)
     assets = registry_assets(ws, registry, note_path, dry_run=dry_run) if registry else note_context.Assets()
-    pdf = _pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
+    pdf = pdf_in_vault(ws, paper, note_path, dry_run=dry_run)
     assets.pdf_vault_path = pdf.link if pdf else None
     for annotation in paper.annotations:
         if annotation.image:
@@ -325,7 +120,7 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
         if result.status == "unchanged":  # its studykit-id was rewritten
             result = replace(result, status="updated", changed=True)
         if not result.conflicts:
-            _drop_old_pictures(ws.vault, paper, result.path)
+            drop_old_pictures(ws.vault, paper, result.path)
     if pdf and pdf.note:
         result = replace(result, conflicts=[*result.conflicts, pdf.note])
     if pdf and pdf.copied and not dry_run:
@@ -337,72 +132,6 @@ def write_paper(ws: Workspace, paper: Paper, *, dry_run: bool = False, force: bo
                 *(name for name, _ in assets.pictures)]
     folder = ws.vault.attachments_dir(result.path)
     return result, [folder / safe_filename(name) for name in embedded if name]
-
-
-def _adopt(vault, paper: Paper, *, dry_run: bool = False) -> Path | None:
-    """The note an older studykit made for this PDF under its document id alone (before the file name was
-    part of a PDF's id), now carrying `paper.id` (in a dry run: found, and shown in the diff with it);
-    None when there is none. A note whose `source` names another file is that copy's note and stays."""
-    from studykit.sources.pdf_metadata import document_id
-    from vault_export import frontmatter
-    from vault_export.atomic import write_if_unchanged
-    from vault_export.names import safe_filename
-    from vault_export.vault import BOM, ID_KEY
-
-    old_id = document_id(paper.id)
-    if not old_id or not paper.pdf_path:
-        return None
-    name = Path(paper.pdf_path).name
-    own_names = {_name_key(name), _name_key(safe_filename(name))}  # a copy in the vault, or the PDF itself
-    for path in vault.find_all(old_id):
-        raw = vault.read(path)
-        bom = BOM if raw.startswith(BOM) else b""
-        try:
-            part = frontmatter.split(raw[len(bom):].decode("utf-8"))
-            source = frontmatter.read_key(part.yaml, "source")
-        except (UnicodeDecodeError, ValueError):
-            continue
-        if source and _name_key(_linked_pdf(str(source))) not in own_names:
-            continue
-        part.yaml, count = re.subn(rf"(?m)^({re.escape(ID_KEY)}:[ \t]*)(['\"]?){re.escape(old_id)}\2[ \t]*$",
-                                   lambda m: m.group(1) + paper.id, part.yaml, count=1)
-        if dry_run:
-            vault.register(paper.id, path)  # write_note's merge shows the new id
-            return path
-        vault.release(path)
-        if not count or not write_if_unchanged(path, bom + part.join().encode("utf-8"), raw):
-            continue  # an id written some other way, or a save meanwhile: this run makes a new note
-        vault.register(paper.id, path)
-        vault.records.put(paper.id, replace(vault.records.get(old_id), path=vault.link(path)))
-        return path
-    return None
-
-
-def _drop_old_pictures(vault, paper: Paper, note_path: Path) -> None:
-    """After an adopted note's clean merge: remove its area pictures named after the old id, each
-    only where the note no longer embeds it and the new name holds the very same picture."""
-    from studykit.sources.pdf_metadata import document_id
-
-    folder = vault.attachments_dir(note_path)
-    text = note_path.read_text(encoding="utf-8", errors="replace")
-    for annotation in paper.annotations:
-        old = folder / note_context.attachment_name(document_id(paper.id), annotation.id)
-        new = folder / note_context.attachment_name(paper.id, annotation.id)
-        if annotation.image and old.name not in text and _bytes_of(old) is not None and _bytes_of(old) == _bytes_of(new):
-            old.unlink(missing_ok=True)
-
-
-def _linked_pdf(source: str) -> str:
-    """'paper.pdf' out of a `source` property: "[[attachments/paper-1a2b3c4d.pdf]]", a path, a link."""
-    target = source.strip().removeprefix("[[").removesuffix("]]").split("|")[0].split("#")[0]
-    name = target.replace("\\", "/").rsplit("/", 1)[-1]
-    return re.sub(r"-[0-9a-f]{8}(\.pdf)$", r"\1", name, flags=re.I)  # `_attachment_for`'s second copy
-
-
-def _name_key(name: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFC", name).casefold()
 
 
 def write_legend(ws: Workspace, *, dry_run: bool = False, force: bool = False):
@@ -593,7 +322,7 @@ def environment(ws: Workspace) -> str:
               if t.name.endswith(".j2")]
     for folder in template_folders(ws.root, ws.config):
         parts += [f"{p}:{digest(template_bytes(p))}" for p in template_files(folder)]
-    for arxiv, registry in sorted(_registries().items()):
+    for arxiv, registry in sorted(known_registries().items()):
         parts.append(repr((arxiv, registry.title, registry.model, [
             (eq.id, eq.title, eq.latex, eq.meaning, eq.module, eq.code, module_source(eq.module))
             for eq in registry.equations])))

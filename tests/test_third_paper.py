@@ -108,11 +108,11 @@ def third_paper(tmp_path, monkeypatch):
     (info / "entry_points.txt").write_text(f"[studykit.papers]\n{ARXIV} = tinypaper.registry:REGISTRY\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", f"{site}:{Path(__file__).resolve().parents[1]}")
-    from studykit import notes
+    from studykit import paper_assets
 
-    notes._registries.cache_clear()  # studykit reads the entry points once a process; this one now has a new paper
+    paper_assets.known_registries.cache_clear()  # studykit reads the entry points once a process; this one now has a new paper
     yield site
-    notes._registries.cache_clear()
+    paper_assets.known_registries.cache_clear()
 
 
 def test_a_third_paper_gets_a_note_shapes_and_a_guide_stage(tmp_path, third_paper):
