@@ -21,7 +21,15 @@ from studykit.taxonomy import Taxonomy
 # Templates of this checkout (the installed package's may be another checkout's).
 TEMPLATES = Config(templates_dir=Path(__file__).resolve().parents[1] / "templates")
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # keeps U+00AD and spacing accents as written
+def _dejavu() -> Path:
+    """DejaVu Sans (keeps U+00AD and spacing accents as written): the system's, else the copy matplotlib ships."""
+    import matplotlib
+
+    system = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    return system if system.is_file() else Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+DEJAVU = _dejavu()
 
 
 def _save(doc, path) -> Path:
