@@ -65,7 +65,10 @@ def drop_old_pictures(vault, paper: Paper, note_path: Path) -> None:
     for annotation in paper.annotations:
         old = folder / note_context.attachment_name(document_id(paper.id), annotation.id)
         new = folder / note_context.attachment_name(paper.id, annotation.id)
-        if annotation.image and old.name not in text and bytes_of(old) is not None and bytes_of(old) == bytes_of(new):
+        if not annotation.image or old.name in text:
+            continue
+        before = bytes_of(old)  # read once: None when there is no old picture to drop
+        if before is not None and before == bytes_of(new):
             old.unlink(missing_ok=True)
 
 
