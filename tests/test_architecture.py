@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from locations import REPO
 from zotero_fixture import build_library
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 OURS = {"studykit", "vault_export"}
 
 # Offenders that another helper is removing on a branch not merged yet: (module, package) -> the

@@ -30,14 +30,14 @@ EQUIVALENTS = Path(__file__).with_name("mutation_equivalents.toml")
 
 # module -> the tests that pin its behaviour (the only tests run against its mutants)
 MODULES: dict[str, list[str]] = {
-    "vault_export/regions.py": ["tests/test_vault_regions.py", "tests/test_merge_property.py"],
-    "vault_export/frontmatter.py": ["tests/test_vault_frontmatter.py", "tests/test_note_merge.py",
-                                    "tests/test_merge_property.py"],
-    "vault_export/sync.py": ["tests/test_note_merge.py", "tests/test_vault_sync.py", "tests/test_vault_writes.py",
-                             "tests/test_vault_atomic.py", "tests/test_merge_property.py"],
-    "vault_export/record.py": ["tests/test_vault_record.py", "tests/test_vault_sync.py", "tests/test_vault_writes.py"],
-    "studykit/checklist.py": ["tests/test_checklist.py"],
-    "studykit/taxonomy.py": ["tests/test_taxonomy.py"],
+    "vault_export/regions.py": ["tests/vault/test_vault_regions.py", "tests/vault/test_merge_property.py"],
+    "vault_export/frontmatter.py": ["tests/vault/test_vault_frontmatter.py", "tests/vault/test_note_merge.py",
+                                    "tests/vault/test_merge_property.py"],
+    "vault_export/sync.py": ["tests/vault/test_note_merge.py", "tests/vault/test_vault_sync.py", "tests/vault/test_vault_writes.py",
+                             "tests/vault/test_vault_atomic.py", "tests/vault/test_merge_property.py"],
+    "vault_export/record.py": ["tests/vault/test_vault_record.py", "tests/vault/test_vault_sync.py", "tests/vault/test_vault_writes.py"],
+    "studykit/checklist.py": ["tests/learning/test_checklist.py"],
+    "studykit/taxonomy.py": ["tests/notes/test_taxonomy.py"],
 }
 # what the scratch copy needs besides the module's package: the rest of the project the tests import
 COPY = ["studykit", "vault_export", "vit_impl", "templates", "tests", "pyproject.toml"]

@@ -1,6 +1,7 @@
 """Swin's guide stage and flashcards come from its registry entry, each in a note of its own; ViT's
 guide is unchanged beside them."""
 
+from locations import EXERCISES
 from obsidian_checks import flashcard_tags, junk_cards, note_problems, sr_cards
 from studykit.checklist import parse_tasks, tick_checks
 from studykit.guide import stages, write_demo_notes
@@ -39,11 +40,10 @@ def test_checking_a_swin_file_ticks_swins_guide_not_vits(tmp_path):
     import shutil
     import subprocess
     import sys
-    from pathlib import Path
 
     write_demo_notes(tmp_path)
     mine = tmp_path / "my_swin.py"
-    shutil.copy(Path(__file__).parent / "exercises" / "swin_learner.py", mine)
+    shutil.copy(EXERCISES / "swin_learner.py", mine)
     r = subprocess.run([sys.executable, "-m", "studykit", "check", str(mine), "--tick", str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr

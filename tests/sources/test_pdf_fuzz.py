@@ -11,15 +11,14 @@ seconds (a hang fails the test, and the process is killed).
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import pymupdf
 import pytest
 
+from locations import corpus
 COPIES = 150  # of each source PDF
 BATCH = 25
 BATCH_LIMIT_S = 120  # ~5 s a file on the 2-core test machine; a healthy file takes ~0.05 s
@@ -52,10 +51,9 @@ def _made_here() -> bytes:
 
 def _sources() -> dict[str, bytes]:
     sources = {"made-here": _made_here()}
-    for root in (os.environ.get("STUDYKIT_CORPUS"), Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"):
-        if root and (Path(root) / "realworld" / REAL).is_file():
-            sources["realworld"] = (Path(root) / "realworld" / REAL).read_bytes()
-            break
+    realworld = corpus("realworld")
+    if realworld and (realworld / REAL).is_file():
+        sources["realworld"] = (realworld / REAL).read_bytes()
     return sources
 
 

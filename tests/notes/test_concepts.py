@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
+from locations import corpus, needs_corpus
 from studykit.model import Annotation
 from studykit.note import concept_name
 
@@ -54,12 +53,10 @@ def test_text_that_is_not_a_term_gives_no_link(text):
     assert _named(text) == ""
 
 
-REALWORLD = next((Path(p) / "realworld" for p in (os.environ.get("STUDYKIT_CORPUS"),
-                                                  Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
-                  if p and (Path(p) / "realworld").is_dir()), None)
+REALWORLD = corpus("realworld")
 
 
-@pytest.mark.skipif(REALWORLD is None, reason="corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus")
+@needs_corpus("realworld")
 def test_real_pdfs_link_their_terms_and_keep_the_quotes_of_the_rest(tmp_path):
     from studykit import notes
     from studykit.note import inline

@@ -5,10 +5,10 @@ import re
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from locations import EXERCISES
 from studykit.checklist import DONE, mark_done, parse_tasks, scan_vault, tick, tick_checks
 from studykit.errors import UserError
 
@@ -190,7 +190,7 @@ def test_check_tick_json_lists_the_ticked_tasks(tmp_path):
     vault.mkdir()
     (vault / "guide.md").write_text("# Exercises\n- [ ] PatchEmbed [check:: PatchEmbed]\n- [ ] MLP [check:: MLP]\n",
                                     encoding="utf-8")
-    exercise = Path(__file__).parent / "exercises" / "vit_einops_order.py"
+    exercise = EXERCISES / "vit_einops_order.py"
     r = subprocess.run([sys.executable, "-m", "studykit", "check", str(exercise), "--tick", str(vault), "--json"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

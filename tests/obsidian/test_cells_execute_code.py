@@ -21,15 +21,14 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from locations import TEMPLATES
 from studykit.cells import parse_cells, run_note
 from studykit.guide import render_guide
 from studykit.render import USER_TEMPLATES
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # this checkout's, not an installed copy's
 
 EXECUTE_CODE_LANGUAGES = {  # src/main.ts: languageAliases + canonicalLanguages
     "javascript", "typescript", "bash", "csharp", "wolfram", "nb", "wl", "hs", "py", "tex",

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from locations import EXERCISES
 from studykit.check.report import CheckReport, format_report
 from studykit.check.runner import _read, check_file, parse_mapping
 from studykit.check.spec import specs
 from studykit.check.worker import grade_file, writer
 from studykit.errors import UserError
 
-EXERCISES = Path(__file__).parent / "exercises"
 ROLES = ["PatchEmbed", "MLP", "Attention", "Block", "VisionTransformer"]
 
 

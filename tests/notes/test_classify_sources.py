@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pymupdf
 import pytest
 
+from locations import TEMPLATES as TEMPLATE_DIR
 from studykit.config import Config
 from studykit.model import Category
 from studykit.note import build_context
@@ -30,7 +30,7 @@ MARKS = [
     (1, "such as", "#a28ae5", "a plain comment"),
 ]
 # Templates of this checkout (the installed package's may be another checkout's).
-TEMPLATES = Config(templates_dir=Path(__file__).resolve().parents[1] / "templates")
+TEMPLATES = Config(templates_dir=TEMPLATE_DIR)
 SECTIONS = ["motivation", "concepts", "formulas", "results", "methods", "limitations", "background", "questions",
             "uncategorized"]
 

@@ -4,29 +4,19 @@ Word) and the real-world one (PDFs from pdf.js, PyMuPDF, pdfplumber, pypdf, ... 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import unicodedata
-from pathlib import Path
 
 import pymupdf
 import pytest
 
+from locations import corpus, needs_corpus
 from studykit.sources.pdf import read_pdf
 
 
-def _corpus() -> Path | None:
-    for root in (os.environ.get("STUDYKIT_CORPUS"), Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"):
-        if root and (Path(root) / "pdfannots" / "expected.json").is_file():
-            return Path(root) / "pdfannots"
-    return None
-
-
-CORPUS = _corpus()
-needs_pdfannots = pytest.mark.skipif(
-    CORPUS is None, reason="pdfannots corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus"
-)
+CORPUS = corpus("pdfannots")
+needs_pdfannots = needs_corpus("pdfannots")
 EXPECTED = json.loads((CORPUS / "expected.json").read_text()) if CORPUS else {"files": {}}
 
 
@@ -61,11 +51,9 @@ def test_corpus_file(name):
 
 # ---------------------------------------------------------------- the real-world corpus
 
-REALWORLD = CORPUS.parent / "realworld" if CORPUS and (CORPUS.parent / "realworld" / "expected.json").is_file() else None
+REALWORLD = corpus("realworld")
 REAL = json.loads((REALWORLD / "expected.json").read_text()) if REALWORLD else {"files": {}}
-needs_realworld = pytest.mark.skipif(
-    REALWORLD is None, reason="real-world corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus"
-)
+needs_realworld = needs_corpus("realworld")
 
 
 def _studykit(*args):

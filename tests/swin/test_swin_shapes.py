@@ -6,12 +6,12 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from locations import REPO
 from studykit.cli import main
 from swin_impl.complexity import msa_flops, stage_costs, window_msa_flops
 from swin_impl.configs import create_model
@@ -36,7 +36,7 @@ def swin_registered(tmp_path, monkeypatch):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: swin-registry\nVersion: 0\n")
     (info / "entry_points.txt").write_text('[studykit.papers]\n2103.14030 = swin_impl.equations:REGISTRY\n')
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setenv("PYTHONPATH", f"{site}:{Path(__file__).resolve().parents[1]}")
+    monkeypatch.setenv("PYTHONPATH", f"{site}:{REPO}")
     return site
 
 

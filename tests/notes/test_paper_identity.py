@@ -12,16 +12,14 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from locations import corpus, needs_corpus
 from studykit import notes
 from studykit.errors import UserError
 from studykit.sources.pdf import read_pdf
 from studykit.sources.pdf_metadata import document_id
 from vault_export import regions
 
-REALWORLD = next((Path(p) / "realworld" for p in (os.environ.get("STUDYKIT_CORPUS"),
-                                                  Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
-                  if p and (Path(p) / "realworld").is_dir()), None)
-needs_corpus = pytest.mark.skipif(REALWORLD is None, reason="corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus")
+REALWORLD = corpus("realworld")
 
 
 def _pdf(path: Path, phrase: str = "A finding about patches") -> Path:
@@ -127,7 +125,7 @@ def test_the_same_file_twice_is_one_note_and_two_files_with_one_id_are_one_line(
         _import(vault, [pdf, twin])
 
 
-@needs_corpus
+@needs_corpus("realworld")
 def test_the_two_annotated_copies_of_the_tracemonkey_paper_keep_their_own_notes(tmp_path):
     pdfs = [REALWORLD / "pdfjs_comments.pdf", REALWORLD / "pdfjs_highlights.pdf"]
     papers = [read_pdf(p) for p in pdfs]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from locations import REPO
 from studykit.config import Checklist, Config, load_config
 from studykit.directions import DIRECTIONS, direction
 from studykit.errors import UserError
@@ -111,7 +112,7 @@ def test_the_default_direction_is_general_and_untagged():
 
 
 def _readme_example() -> str:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     lines = readme.splitlines()
     start = next(n for n, line in enumerate(lines) if "studykit.toml` (all keys optional)" in line)
     block = []

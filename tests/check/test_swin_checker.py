@@ -3,15 +3,14 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from locations import EXERCISES
 from studykit.check.report import CheckReport, format_report
 from studykit.check.spec import specs
 from studykit.check.worker import grade_file, writer
 
-EXERCISES = Path(__file__).parent / "exercises"
 SWIN = "2103.14030"
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+
+from locations import REPO
 
 ARXIV = "2401.00001"
 
@@ -107,7 +108,7 @@ def third_paper(tmp_path, monkeypatch):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tinypaper\nVersion: 0\n")
     (info / "entry_points.txt").write_text(f"[studykit.papers]\n{ARXIV} = tinypaper.registry:REGISTRY\n")
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setenv("PYTHONPATH", f"{site}:{Path(__file__).resolve().parents[1]}")
+    monkeypatch.setenv("PYTHONPATH", f"{site}:{REPO}")
     from studykit import paper_assets
 
     paper_assets.known_registries.cache_clear()  # studykit reads the entry points once a process; this one now has a new paper

@@ -11,6 +11,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from locations import corpus, needs_corpus
 from studykit.cli import main
 
 TEXT = ("Attention is applied to image patches. We propose a simple encoder for images. "
@@ -204,20 +205,12 @@ def test_a_missing_pdf_fails_before_anything_is_read_or_written(tmp_path, capsys
     assert not (tmp_path / "new").exists()
 
 
-def _realworld() -> Path | None:
-    for root in (os.environ.get("STUDYKIT_CORPUS"), Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"):
-        if root and (Path(root) / "realworld" / "expected.json").is_file():
-            return Path(root) / "realworld"
-    return None
-
-
-@pytest.mark.skipif(_realworld() is None,
-                    reason="real-world corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus")
+@needs_corpus("realworld")
 def test_importing_the_real_world_corpus_imports_every_readable_pdf_despite_the_broken_ones(tmp_path, capsys):
     from studykit.errors import UserError
     from studykit.sources.pdf import read_pdf
 
-    realworld = _realworld()
+    realworld = corpus("realworld")
     broken = damage(make_pdf(tmp_path / "made.pdf"), "interrupted download.pdf")
     pdfs = sorted(realworld.glob("*.pdf")) + [broken]
     alone = {}  # what each PDF gives when it is imported by itself: the batch must agree

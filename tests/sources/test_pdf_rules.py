@@ -9,6 +9,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from locations import TEMPLATES as TEMPLATE_DIR
 from studykit.config import Config
 from studykit.errors import UserError
 from studykit.model import Category
@@ -19,7 +20,7 @@ from studykit.sources.pdf_text import compose_accents, join_lines
 from studykit.taxonomy import Taxonomy
 
 # Templates of this checkout (the installed package's may be another checkout's).
-TEMPLATES = Config(templates_dir=Path(__file__).resolve().parents[1] / "templates")
+TEMPLATES = Config(templates_dir=TEMPLATE_DIR)
 
 def _dejavu() -> Path:
     """DejaVu Sans (keeps U+00AD and spacing accents as written): the system's, else the copy matplotlib ships."""

@@ -11,9 +11,9 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
+from locations import corpus, needs_corpus
 from obsidian_checks import note_problems, rendered_text
 from studykit import notes
 from studykit.errors import UserError
@@ -23,15 +23,7 @@ from studykit.sources.pdf import read_pdf
 from vault_export import regions
 
 
-def _corpus() -> Path | None:
-    for root in (os.environ.get("STUDYKIT_CORPUS"), Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"):
-        if root and (Path(root) / "realworld").is_dir() and (Path(root) / "pdfannots").is_dir():
-            return Path(root)
-    return None
-
-
-CORPUS = _corpus()
-needs_corpus = pytest.mark.skipif(CORPUS is None, reason="corpus not found: set STUDYKIT_CORPUS or put it at ../shared/corpus")
+REALWORLD, PDFANNOTS = corpus("realworld"), corpus("pdfannots")
 
 
 def _import(vault: Path, pdfs, toml: str = "") -> list[Path]:
@@ -53,11 +45,11 @@ def _properties(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8").split("---\n", 2)[1])
 
 
-@needs_corpus
+@needs_corpus("realworld", "pdfannots")
 def test_a_vault_of_real_pdfs_passes_every_obsidian_check(tmp_path):
     vault = tmp_path / "vault"
     readable = []
-    for pdf in sorted((CORPUS / "realworld").glob("*.pdf")) + [CORPUS / "pdfannots" / "hotos17.pdf"]:
+    for pdf in sorted((REALWORLD).glob("*.pdf")) + [PDFANNOTS / "hotos17.pdf"]:
         try:
             read_pdf(pdf)
         except UserError:
@@ -81,14 +73,14 @@ def test_a_vault_of_real_pdfs_passes_every_obsidian_check(tmp_path):
     for path in vault.rglob("*.md"):
         text = path.read_text(encoding="utf-8")
         assert note_problems(vault, path, to_write=_concepts(text)) == [], path
-        assert str(CORPUS) not in text and str(tmp_path) not in text  # nothing points at this machine
+        assert str(REALWORLD.parent) not in text and str(tmp_path) not in text  # nothing points at this machine
     for pdf in readable:  # each PDF is in the vault, the same bytes, read in place from the corpus
         assert (vault / "attachments" / pdf.name).read_bytes() == pdf.read_bytes()
 
 
-@needs_corpus
+@needs_corpus("realworld", "pdfannots")
 def test_a_paper_no_registry_knows_gets_the_general_checklist_and_its_authors(tmp_path):
-    [note] = _import(tmp_path / "vault", [CORPUS / "pdfannots" / "hotos17.pdf"])
+    [note] = _import(tmp_path / "vault", [PDFANNOTS / "hotos17.pdf"])
     text = note.read_text(encoding="utf-8")
     props = _properties(note)
     assert props["tags"] == ["paper"] and props["authors"] == ["Andrew Baumann"]  # from the first page
