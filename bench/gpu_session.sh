@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything that needs a GPU, in one call of a few minutes (a GPU is lent to few sessions):
 # vit_impl/swin_impl against timm on CUDA, the throughput bench's bf16 rows with MFU, and a short
-# cifar10-vit-recipe training run on CUDA (bf16 autocast), alone and under torchrun (nccl). Needs no
+# cifar10-vit-recipe training run on CUDA (bf16 autocast), alone and under torchrun (one
+# process: world size 1, so no nccl group is made). Needs no
 # install: python -m vit_impl.train is `studykit train` without the paper registry's entry points.
 # Results go to $OUT (default ./gpu-out). Run from the repository root.
 set -uo pipefail
