@@ -64,7 +64,12 @@ class AttachmentData:
 
 def is_paper(item_type: str, parent: str | int | None, content_type: str | None) -> bool:
     """A regular item, or a PDF that hangs under no item: what becomes a Paper."""
-    return item_type not in NOT_PAPERS or (item_type == "attachment" and not parent and content_type == PDF)
+    return item_type not in NOT_PAPERS or (not parent and is_pdf(item_type, content_type))
+
+
+def is_pdf(item_type: str, content_type: str | None) -> bool:
+    """A PDF attachment (under a paper or standalone)."""
+    return item_type == "attachment" and content_type == PDF
 
 
 def sort_key(sort_index: str) -> tuple[int, ...]:
@@ -133,13 +138,6 @@ def item_key(text: str) -> str:
     if not _KEY.fullmatch(key):
         raise UserError(f"not a Zotero item key: {text!r} (8 letters and digits, as in ABCD2345)")
     return key
-
-
-def annotation_selected(key: str, attachment_key: str, paper_key: str | None) -> str:
-    """What to say when the reader selects an annotation's key instead of its paper's."""
-    owner = f"paper {paper_key}" if paper_key else "a standalone PDF"
-    return (f"Zotero item {key} is an annotation (on PDF {attachment_key} of {owner}): "
-            f"select zotero:{paper_key or attachment_key} instead")
 
 
 def select_link(library: Library, key: str) -> str:
