@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from studykit.errors import UserError
 from studykit.model import Annotation, Paper
+from vault_export.record import digest
 
 # Zotero's annotationType -> the model's kind. itemAnnotations.type holds the index + 1.
 ANNOTATION_TYPES = ("highlight", "note", "image", "ink", "underline", "text")
@@ -296,7 +297,11 @@ def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentDa
     return paper
 
 
-
 def item_order(data: dict) -> tuple:
     """Papers come oldest first, as the library grew; the key breaks ties."""
     return (parse_date(data.get("dateAdded")) or datetime.min.replace(tzinfo=timezone.utc), data["key"])
+
+
+def change_stamp(parts: object) -> str:
+    """A digest of what a paper's note is made of, given as plain values: both readers' change stamps."""
+    return digest(repr(parts).encode("utf-8", "surrogatepass"))

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studykit.sources.zotero_common import ANNOTATION_TYPES, PICTURE_KINDS, item_order
+from studykit.sources.zotero_common import ANNOTATION_TYPES, PICTURE_KINDS, change_stamp, item_order
 from studykit.sources.zotero_db_files import DataDirFiles
 from studykit.sources.zotero_db_items import Items
 from studykit.sources.zotero_db_rows import creators, fields, tags
-from vault_export.sync import digest
+from vault_export.record import digest
 
 
 def stamps(items: Items, files: DataDirFiles, selection: dict[int, set[int] | None]) -> dict[str, str]:
@@ -33,7 +33,7 @@ def stamps(items: Items, files: DataDirFiles, selection: dict[int, set[int] | No
         for a in pdfs.get(item_id, ()):
             pdf = items.rows[a]
             parts.append((tuple(pdf), edits.get(a), _file_stamp(files.pdf_path(pdf)), annotations.get(a)))
-        found.append((item_order({"dateAdded": row.added, "key": row.key}), items.paper_id(item_id), _digest(parts)))
+        found.append((item_order({"dateAdded": row.added, "key": row.key}), items.paper_id(item_id), change_stamp(parts)))
     return {paper: stamp for _, paper, stamp in sorted(found)}
 
 
@@ -61,12 +61,8 @@ def _annotation_stamps(items: Items, files: DataDirFiles, attachment_ids: str) -
             key, _, library = picture.partition("\x1f")
             images.append(_file_stamp(files.cached_image_path(items.libraries[int(library)], key)))
         text = digest(entries.encode("utf-8", "surrogatepass"))
-        found[parent] = _digest((text, sorted((their_tags.get(parent) or "").split("\x1e")), images))
+        found[parent] = change_stamp((text, sorted((their_tags.get(parent) or "").split("\x1e")), images))
     return found
-
-
-def _digest(value) -> str:
-    return digest(repr(value).encode("utf-8", "surrogatepass"))
 
 
 def _file_stamp(path: Path | None) -> tuple | None:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from studykit.sources.zotero_api_client import connect_all
 from studykit.sources.zotero_api_select import select
-from studykit.sources.zotero_common import is_paper, is_pdf, item_key, item_order, paper_id
-from vault_export.sync import digest
+from studykit.sources.zotero_common import change_stamp, is_paper, is_pdf, item_key, item_order, paper_id
 
 CACHE_FILE = Path(".studykit") / "zotero-api-versions.json"
 FORMAT = 2  # 1 held one library
@@ -76,7 +75,7 @@ def _stamps(client, server: str, known: dict, picked: dict | None) -> list[tuple
             parts.append((pdf, _entry_stamp(known[pdf]), sorted(
                 (a, known[a]["version"]) for a in children.get(pdf, ()) if known[a]["type"] == "annotation")))
         order = item_order({"dateAdded": entry["dateAdded"], "key": key})
-        stamps.append((order, paper_id(client.library, key), digest(repr(parts).encode())))
+        stamps.append((order, paper_id(client.library, key), change_stamp(parts)))
     return stamps
 
 
