@@ -19,8 +19,8 @@ from studykit.sources.zotero_common import AttachmentData, annotation_author, bu
 BY_KEY_MAX = 20  # more papers than this to re-read: three listings cost less than three requests each
 
 
-def read_library(*, local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-                 items=(), collections=(), tags=(), progress: Progress | None = None,
+def read_library(*, local: bool = True, library_id: int | str | None = None, library_type: str | None = None,
+                 api_key: str | None = None, items=(), collections=(), tags=(), progress: Progress | None = None,
                  endpoint: str | None = None, only: set[str] | None = None) -> list[Paper]:
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
     nothing selected: the whole library), with their PDF annotations.

@@ -36,14 +36,14 @@ Progress = Callable[[int, int], None]
 _ABSENT = object()  # `call(..., missing=_ABSENT)`: a 404 answers None
 
 
-def connect(local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-            endpoint: str | None = None) -> Client:
+def connect(local: bool = True, library_id: int | str | None = None, library_type: str | None = None,
+            api_key: str | None = None, endpoint: str | None = None) -> Client:
     """A client for one library; the endpoint defaults to $STUDYKIT_ZOTERO_ENDPOINT, then pyzotero's."""
     return Client(local, library_id, library_type, api_key, endpoint or os.environ.get(ENDPOINT_ENV))
 
 
-def connect_all(local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-                endpoint: str | None = None) -> list[Client]:
+def connect_all(local: bool = True, library_id: int | str | None = None, library_type: str | None = None,
+                api_key: str | None = None, endpoint: str | None = None) -> list[Client]:
     """A client for each library to read: through the local API with no library named, the user's
     and every group's (server_localAPI.js: /users/0/groups); otherwise the one named."""
     first = connect(local, library_id, library_type, api_key, endpoint)
@@ -67,7 +67,8 @@ class Versions:
 class Client:
     """A pyzotero client for one library, with retries and user-facing errors."""
 
-    def __init__(self, local: bool, library_id, library_type: str | None, api_key, endpoint: str | None):
+    def __init__(self, local: bool, library_id: int | str | None, library_type: str | None, api_key: str | None,
+                 endpoint: str | None):
         from pyzotero import zotero
 
         self.local = local
