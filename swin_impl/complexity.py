@@ -9,6 +9,10 @@ windows. Torch-free, so the registry's cells and the tests can use it anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from swin_impl.model import SwinTransformer
 
 
 def msa_flops(h: int, w: int, C: int) -> int:
@@ -38,7 +42,7 @@ class StageCost:
         return self.msa / self.w_msa
 
 
-def stage_costs(model) -> list[StageCost]:
+def stage_costs(model: SwinTransformer) -> list[StageCost]:
     """Eq.1 and Eq.2 for every stage of a built SwinTransformer (any device, meta included)."""
     costs = []
     for i, stage in enumerate(model.layers, start=1):

@@ -75,7 +75,7 @@ _EQ2_CODE = '''\
 import torch
 from swin_impl import create_model
 from swin_impl.complexity import stage_costs, window_msa_flops
-from swin_impl.model import window_partition
+from swin_impl.windows import window_partition
 
 model = create_model("swin_tiny_patch4_window7_224").eval()
 block = model.layers[0].blocks[0]  # stage 1's first block: W-MSA, M = 7
@@ -192,7 +192,7 @@ REGISTRY = PaperRegistry(
             meaning="Blocks come in pairs: the first attends within regular windows, the second within windows "
             "shifted by M/2 (a cyclic roll of the map plus a mask), so information crosses window borders; each "
             "attention and each MLP is preceded by LayerNorm and wrapped in a residual connection.",
-            module="swin_impl.model:SwinTransformerBlock",
+            module="swin_impl.blocks:SwinTransformerBlock",
             code=_EQ3_CODE,
             builder=_build_successive_blocks,
         ),
@@ -203,7 +203,7 @@ REGISTRY = PaperRegistry(
             r"B \text{ from } \hat{B} \in \mathbb{R}^{(2M-1) \times (2M-1)}",
             meaning="Inside each window, attention adds a learned bias B that depends only on the offset between "
             "the two tokens (one table entry per offset and head) instead of absolute position embeddings.",
-            module="swin_impl.model:WindowAttention",
+            module="swin_impl.blocks:WindowAttention",
             code=_EQ4_CODE,
             builder=_build_window_attention,
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from swin_impl.model import shifted_window_mask, window_partition
+from swin_impl.windows import shifted_window_mask, window_partition
 from vit_impl.diagram import png_bytes
 
 # Nine colours for the nine regions of a shifted map (tab10 without its grey).

@@ -13,7 +13,9 @@ import re
 from itertools import groupby
 
 from vit_impl import diagram
-from vit_impl.shapes import Labels, ShapeStep, collapse_blocks, trace, trace_named
+from vit_impl import shapes as vit_shapes
+from vit_impl.equations import Equation
+from vit_impl.shapes import Labels, ShapeStep, collapse_blocks, trace_named
 
 # The bands of the pictures: what each label covers in this paper.
 # One line each: a band can be one step high.
@@ -46,10 +48,9 @@ def trace_model(name: str, batch: int = 2, img_size: int | None = None) -> list[
     return trace_named(create_model, name, batch, img_size, LABELS)
 
 
-def trace_equation(eq) -> list[ShapeStep]:
+def trace_equation(eq: Equation) -> list[ShapeStep]:
     """The steps of one registry equation's module on its example input, all labelled `eq.id`."""
-    module, x = eq.build()
-    return [ShapeStep(s.module, eq.id, s.input_shape, s.output_shape) for s in trace(module, x, LABELS)]
+    return vit_shapes.trace_equation(eq, LABELS)
 
 
 collapse = collapse_blocks

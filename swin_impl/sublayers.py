@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from swin_impl.model import SwinTransformerBlock
+from swin_impl.blocks import SwinTransformerBlock
 
 
 class WindowMSA(nn.Module):

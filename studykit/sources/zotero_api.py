@@ -1,49 +1,26 @@
 """Papers and annotations read through the Zotero API with pyzotero: the local API of Zotero 7
-and later (the default, http://127.0.0.1:23119/api) or the web API (api.zotero.org).
+and later (the default) or the web API (`zotero_api_client` talks to either).
 
-What each endpoint returns is Zotero's (server_localAPI.js, search.js): an item's /children are
-its attachments and notes, so a PDF's annotations are asked for by item type. The local API
-serves every library Zotero holds: the user's as users/0 and each group (listed by
-/users/0/groups) as groups/ID; each is read through its own client. The web API reads the one
-library ZOTERO_LIBRARY_ID and ZOTERO_LIBRARY_TYPE name.
-
-pyzotero retries a 429 after its Retry-After; 5xx answers are retried here with backoff.
-Refusals and an absent Zotero end as one UserError saying what to do.
+A selection is asked for item by item (`zotero_api_select`); a whole library in three listings,
+each asked for what it holds (/items itself leaves annotations out: search.js). Items come in
+the Zotero API's data shape and are converted by `zotero_common`, like the database reader's.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections import defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
-from studykit.errors import UserError
 from studykit.model import Paper
-from studykit.sources.zotero_common import (
-    PDF, AttachmentData, Library, annotation_author, annotation_selected, build_paper, is_paper,
-    item_key, item_order, paper_id,
-)
+from studykit.sources.zotero_api_client import Client, Progress, connect_all
+from studykit.sources.zotero_api_select import Found, is_paper_item, is_pdf_item, select, select_in
+from studykit.sources.zotero_common import AttachmentData, annotation_author, build_paper, item_key, item_order, paper_id
 
-ENDPOINT_ENV = "STUDYKIT_ZOTERO_ENDPOINT"  # another base URL (tests, a Zotero on another port)
-RETRIES = 4
-RETRY_BASE_S = 1.0
-PAGE = 100  # the web API's largest page
-LOCAL_PAGE = 1000  # the local API has no limit; pages keep the progress bar moving
 BY_KEY_MAX = 20  # more papers than this to re-read: three listings cost less than three requests each
-ENABLE_LOCAL = ('enable "Allow other applications on this computer to communicate with Zotero" '
-                "in Zotero 7 Settings > Advanced")
-
-Progress = Callable[[int, int], None]
-_ABSENT = object()  # `call(..., missing=_ABSENT)`: a 404 answers None
 
 
-def read_library(*, local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-                 items=(), collections=(), tags=(), progress: Progress | None = None,
+def read_library(*, local: bool = True, library_id: int | str | None = None, library_type: str | None = None,
+                 api_key: str | None = None, items=(), collections=(), tags=(), progress: Progress | None = None,
                  endpoint: str | None = None, only: set[str] | None = None) -> list[Paper]:
     """The papers of the selection (item or attachment keys, collection names or keys, tags;
     nothing selected: the whole library), with their PDF annotations.
@@ -57,12 +34,12 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
     clients = connect_all(local, library_id, library_type, api_key, endpoint)
     if only is not None and not (items or collections or tags) and len(only) <= BY_KEY_MAX:
         # a few papers of the whole library: asked for by key, each in its own library
-        found, asked, chosen = _Found(), [], []
+        found, asked, chosen = Found(), [], []
         for client in clients:
             prefix = paper_id(client.library, "")
             keys = [i.removeprefix(prefix) for i in only if i.startswith(prefix)]
             if keys:
-                chosen.append((client, client.select(keys, (), (), found)))
+                chosen.append((client, select_in(client, keys, (), (), found)))
                 asked += keys
         found.check(clients, asked, (), ())
     elif items or collections or tags:
@@ -77,7 +54,7 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
         total = sum(len(selected) for _, selected in chosen)
         for client, selected in chosen:
             for parent, picked in selected.values():
-                papers.append(client.paper(parent, picked, client.children, client.annotations))
+                papers.append(_paper(client, parent, picked, client.children, client.annotations))
                 if progress:
                     progress(len(papers), total)
     else:
@@ -89,307 +66,42 @@ def read_library(*, local: bool = True, library_id=None, library_type: str | Non
                 told[0] = total
                 progress(base + done, base + total)
 
-            papers += client.whole_library(tell if progress else None, only)
+            papers += _whole_library(client, tell if progress else None, only)
             offset += told[0]
     return [paper for _, paper in sorted(papers, key=lambda p: p[0])]
 
 
-def connect(local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-            endpoint: str | None = None) -> _Client:
-    """A client for one library; the endpoint defaults to $STUDYKIT_ZOTERO_ENDPOINT, then pyzotero's."""
-    return _Client(local, library_id, library_type, api_key, endpoint or os.environ.get(ENDPOINT_ENV))
+def _whole_library(client: Client, progress: Progress | None, only: set[str] | None) -> list[tuple[tuple, Paper]]:
+    """(sort order, Paper) of every paper of one library (of `only`, when given)."""
+    # Three listings, each asked for what it holds: /items itself leaves annotations out (search.js).
+    top = client.pages(client.zot.top, progress=progress)
+    children = defaultdict(list)
+    for item in client.pages(client.zot.items, itemType="attachment") + \
+            client.pages(client.zot.items, itemType="annotation"):
+        if item["data"].get("parentItem"):
+            children[item["data"]["parentItem"]].append(item)
+    return [_paper(client, item, None, lambda key: children.get(key, []), lambda key: children.get(key, []))
+            for item in top if is_paper_item(item) and (only is None or paper_id(client.library, item["key"]) in only)]
 
 
-def connect_all(local: bool = True, library_id=None, library_type: str | None = None, api_key=None,
-                endpoint: str | None = None) -> list[_Client]:
-    """A client for each library to read: through the local API with no library named, the user's
-    and every group's (server_localAPI.js: /users/0/groups); otherwise the one named."""
-    first = connect(local, library_id, library_type, api_key, endpoint)
-    if not local or library_id is not None or library_type is not None:
-        return [first]
-    groups = first.pages(first.zot.groups)
-    return [first] + [connect(local, group.get("id", group.get("data", {}).get("id")), "group", api_key, endpoint)
-                      for group in groups]
+def _paper(client: Client, item: dict, only: set[str] | None, children_of: Callable[[str], list[dict]],
+           annotations_of: Callable[[str], list[dict]]) -> tuple[tuple, Paper]:
+    """(sort order, Paper) of a paper item; `children_of(key)` lists an item's child attachments,
+    `annotations_of(key)` a PDF's annotations."""
+    pdfs = [item] if item["data"]["itemType"] == "attachment" else [
+        child for child in children_of(item["key"]) if is_pdf_item(child) and (only is None or child["key"] in only)]
+    pdfs.sort(key=lambda a: item_order(a["data"]))
+    attachments = [AttachmentData(pdf["key"], client.pdf_path(pdf["key"]),
+                                  [_annotation_data(client, a) for a in annotations_of(pdf["key"])
+                                   if a["data"]["itemType"] == "annotation" and not a["data"].get("deleted")])
+                   for pdf in pdfs]
+    return item_order(item["data"]), build_paper(item["data"], client.library, attachments)
 
 
-Selected = dict[str, tuple[dict, "set[str] | None"]]  # paper key -> (its item, PDF keys to read or None: all)
-
-
-@dataclass
-class _Found:
-    """What a selection found so far, over all libraries: only what no library has is an error."""
-
-    keys: set[str] = field(default_factory=set)
-    collections: set[str] = field(default_factory=set)
-    collection_names: set[str] = field(default_factory=set)
-    tags: set[str] = field(default_factory=set)
-
-    def check(self, clients: list[_Client], keys, collections, tags) -> None:
-        for key in keys:
-            if key not in self.keys:
-                raise UserError(f"no Zotero item with key {key} in {' or '.join(c.label for c in clients)}")
-        for wanted in collections:
-            if wanted not in self.collections:
-                raise UserError(f"no Zotero collection named or keyed {wanted!r} "
-                                f"(collections: {', '.join(sorted(self.collection_names)) or 'none'})")
-        for tag in tags:
-            if tag not in self.tags:
-                raise UserError(f"no Zotero item has the tag {tag!r}")
-
-
-def select(clients: list[_Client], keys, collections, tags) -> list[tuple[_Client, Selected]]:
-    """Each library's part of the selection; a key, collection or tag no library has is an error."""
-    found = _Found()
-    chosen = [(client, client.select(keys, collections, tags, found)) for client in clients]
-    found.check(clients, keys, collections, tags)
-    return [(client, selected) for client, selected in chosen if selected]
-
-
-def _is_paper(item: dict) -> bool:
-    data = item["data"]
-    return not data.get("deleted") and is_paper(data["itemType"], data.get("parentItem"), data.get("contentType"))
-
-
-def _is_pdf(item: dict) -> bool:
-    data = item["data"]
-    return data["itemType"] == "attachment" and data.get("contentType") == PDF and not data.get("deleted")
-
-
-@dataclass
-class Versions:
-    """A `format=versions` answer: who served it, and what changed since the version asked about."""
-
-    server: str  # Zotero-Server-ID ("" from the web API)
-    unchanged: bool  # 304 Not Modified
-    library_version: int
-    versions: dict[str, int]
-
-
-class _Client:
-    """A pyzotero client for one library, with retries and user-facing errors."""
-
-    def __init__(self, local: bool, library_id, library_type: str | None, api_key, endpoint: str | None):
-        from pyzotero import zotero
-
-        self.local = local
-        if local:  # the local API calls the user's own library users/0
-            library_type = library_type or "user"
-            library_id = library_id if library_id is not None else (0 if library_type == "user" else None)
-        else:
-            library_id = library_id or os.environ.get("ZOTERO_LIBRARY_ID")
-            library_type = library_type or os.environ.get("ZOTERO_LIBRARY_TYPE") or "user"
-            api_key = api_key or os.environ.get("ZOTERO_API_KEY")
-            if not library_id:
-                raise UserError("zotero web API: no library id: set ZOTERO_LIBRARY_ID (your user id from "
-                                "zotero.org/settings/keys, or a group id with ZOTERO_LIBRARY_TYPE=group) "
-                                "and ZOTERO_API_KEY")
-        if library_type not in ("user", "group") or library_id is None:
-            raise UserError(f"zotero: library type must be 'user' or 'group' with its id, not {library_type!r}")
-        self.zot = zotero.Zotero(library_id, library_type, api_key, local=local)
-        if endpoint:
-            self.zot.endpoint = endpoint.rstrip("/")
-        self.where = f"{library_type}s/{library_id}"
-        self.label = self.where if not local else "your library" if library_type == "user" else f"group {library_id}"
-        self.library = Library("group", int(library_id)) if library_type == "group" else Library()
-
-    # --- HTTP with retries and plain-language errors ---------------------------------------
-
-    def call(self, method, *args, missing: str | object | None = None, **params):
-        """`method(*args, **params)`, retrying 5xx; a 404 says `missing` when given."""
-        import httpx2
-        from pyzotero import zotero_errors as ze
-
-        for attempt in range(RETRIES):
-            self.zot.url_params = None  # a failed call leaves its parameters behind
-            try:
-                return method(*args, **params)
-            except ze.ResourceNotFoundError:
-                if missing is _ABSENT:
-                    return None
-                raise UserError(missing or self._refused(404)) from None
-            except ze.UserNotAuthorisedError:
-                raise UserError(self._refused(403)) from None
-            except ze.TooManyRetriesError:
-                raise UserError(f"Zotero at {self.zot.endpoint} keeps answering 'too many requests': "
-                                "try again in a few minutes") from None
-            except ze.HTTPError:
-                response = self.zot.request
-                status = response.status_code if response is not None else 0
-                if status < 500:
-                    raise UserError(f"Zotero at {self.zot.endpoint} answered {status}: "
-                                    f"{response.text.strip()[:200]}") from None
-                if attempt == RETRIES - 1:
-                    raise UserError(f"Zotero at {self.zot.endpoint} answered {status} {RETRIES} times: "
-                                    "try again later") from None
-                time.sleep(_retry_after(response) or RETRY_BASE_S * 2 ** attempt)
-            except ze.PreConditionFailedError:
-                raise UserError(f"Zotero at {self.zot.endpoint} answered 412: another Zotero database answers "
-                                "than the one this run began with (Zotero-Server-ID changed): run again") from None
-            except ze.PyZoteroError as exc:  # any other refusal: say it in one line
-                response = self.zot.request
-                if response is not None and response.status_code >= 400:
-                    raise UserError(f"Zotero at {self.zot.endpoint} answered {response.status_code}: "
-                                    f"{' '.join(response.text.split())[:200]}") from None
-                raise UserError(f"Zotero at {self.zot.endpoint}: {' '.join(str(exc).split())[:300]}") from None
-            except httpx2.TransportError as exc:
-                if self.local:
-                    raise UserError(f"cannot reach Zotero at {self.zot.endpoint} ({exc}): start Zotero 7 and "
-                                    f"{ENABLE_LOCAL}, or read its database with --zotero-data-dir") from None
-                raise UserError(f"cannot reach the Zotero web API at {self.zot.endpoint}: {exc}") from None
-
-    def _refused(self, status: int) -> str:
-        if self.local:
-            return f"Zotero's local API at {self.zot.endpoint} answered {status}: {ENABLE_LOCAL}"
-        if status == 404:
-            return (f"the Zotero web API has no library {self.where}: check ZOTERO_LIBRARY_ID "
-                    "and ZOTERO_LIBRARY_TYPE")
-        return (f"the Zotero web API refused access to {self.where}: check ZOTERO_API_KEY and that "
-                "the key may read this library")
-
-    def pages(self, method, *args, progress: Progress | None = None, **params) -> list[dict]:
-        """Every result of a listing, following the Link: next pages."""
-        results = list(self.call(method, *args, limit=LOCAL_PAGE if self.local else PAGE, **params))
-        total = int(self.zot.request.headers.get("Total-Results", len(results)))
-        while True:
-            if progress:
-                progress(len(results), max(total, len(results)))
-            if not (self.zot.links or {}).get("next"):
-                return results
-            results.extend(self.call(self.zot.follow))
-
-    def _get(self, route: str, headers: dict | None = None, **params):
-        """A raw GET of `route` in this library (pyzotero has no 304 or plain-text listings)."""
-        url = f"{self.zot.endpoint}/{self.zot.library_type}/{self.zot.library_id}{route}"
-
-        def get():
-            response = self.zot._send("GET", url, params=params, headers={**self.zot._local_headers(), **(headers or {})})
-            self.zot.request = response
-            if response.status_code != 304:  # Not Modified is an answer, not an error
-                self.zot._post_check(response)
-            return response
-
-        return self.call(get)
-
-    def versions(self, since: int, **params) -> Versions:
-        """Key -> version of the items changed after `since` (all when 0), or `unchanged` (304)."""
-        headers = {"If-Modified-Since-Version": str(since)} if since else {}
-        response = self._get("/items", headers, format="versions", since=since, includeTrashed=1, **params)
-        unchanged = response.status_code == 304
-        return Versions(response.headers.get("Zotero-Server-ID", ""), unchanged,
-                        int(response.headers.get("Last-Modified-Version", since)),
-                        {} if unchanged else response.json())
-
-    def keys(self, **params) -> list[str]:
-        """The keys of every item of the listing, trashed ones included."""
-        return self._get("/items", format="keys", includeTrashed=1, **params).text.split()
-
-    # --- selection and papers ---------------------------------------------------------------
-
-    def item(self, key: str) -> dict | None:
-        """The item with this key, or None where this library has none."""
-        return self.call(self.zot.item, key, missing=_ABSENT)
-
-    def children(self, key: str) -> list[dict]:
-        """An item's child attachments and notes (never its annotations: search.js)."""
-        return self.pages(self.zot.children, key)
-
-    def annotations(self, attachment_key: str) -> list[dict]:
-        """A PDF's annotations: only asked for by item type do they come (server_localAPI.js)."""
-        return self.pages(self.zot.children, attachment_key, itemType="annotation")
-
-    def select(self, keys, collections, tags, found: _Found) -> Selected:
-        """This library's part of the selection, noting in `found` what it holds."""
-        selected: Selected = {}
-        for key in keys:
-            item = self.item(key)
-            if item is None:
-                continue
-            found.keys.add(key)
-            data = item["data"]
-            parent = self.item(data["parentItem"]) if data.get("parentItem") else None
-            if data.get("deleted") or (parent and parent["data"].get("deleted")):
-                raise UserError(f"Zotero item {key} is in the trash")
-            if data["itemType"] == "annotation":
-                paper_key = parent["data"].get("parentItem") if parent else None
-                raise UserError(annotation_selected(key, data["parentItem"], paper_key))
-            if _is_paper(item):
-                selected[key] = (item, None)
-            elif _is_pdf(item):
-                paper_key = parent["key"]
-                _, only = selected.get(paper_key, (parent, set()))
-                selected[paper_key] = (parent, None if only is None else only | {key})
-            else:
-                raise UserError(f"Zotero item {key} is not a paper or a PDF attachment (it is a {data['itemType']})")
-        if collections:
-            known = self.pages(self.zot.collections)
-            found.collection_names.update(c["data"]["name"] for c in known)
-            for wanted in collections:
-                for collection_key in [c["key"] for c in known if wanted in (c["key"], c["data"]["name"])]:
-                    found.collections.add(wanted)
-                    for item in self.pages(self.zot.collection_items, collection_key):
-                        if _is_paper(item):
-                            selected[item["key"]] = (item, None)
-        for tag in tags:
-            tagged = self.pages(self.zot.items, tag=tag)
-            if tagged:
-                found.tags.add(tag)
-            for item in tagged:
-                if _is_paper(item):
-                    selected[item["key"]] = (item, None)
-        return selected
-
-    def whole_library(self, progress: Progress | None, only: set[str] | None) -> list[tuple[tuple, Paper]]:
-        """(sort order, Paper) of every paper of this library (of `only`, when given)."""
-        # Three listings, each asked for what it holds: /items itself leaves annotations out (search.js).
-        top = self.pages(self.zot.top, progress=progress)
-        children = defaultdict(list)
-        for item in self.pages(self.zot.items, itemType="attachment") + \
-                self.pages(self.zot.items, itemType="annotation"):
-            if item["data"].get("parentItem"):
-                children[item["data"]["parentItem"]].append(item)
-        return [self.paper(item, None, lambda key: children.get(key, []), lambda key: children.get(key, []))
-                for item in top if _is_paper(item) and (only is None or paper_id(self.library, item["key"]) in only)]
-
-    def paper(self, item: dict, only: set[str] | None, children_of, annotations_of) -> tuple[tuple, Paper]:
-        """(sort order, Paper) of a paper item; `children_of(key)` lists an item's child attachments,
-        `annotations_of(key)` a PDF's annotations."""
-        pdfs = [item] if item["data"]["itemType"] == "attachment" else [
-            child for child in children_of(item["key"]) if _is_pdf(child) and (only is None or child["key"] in only)]
-        pdfs.sort(key=lambda a: item_order(a["data"]))
-        attachments = [AttachmentData(pdf["key"], self.pdf_path(pdf["key"]),
-                                      [self._annotation_data(a) for a in annotations_of(pdf["key"])
-                                       if a["data"]["itemType"] == "annotation" and not a["data"].get("deleted")])
-                       for pdf in pdfs]
-        return item_order(item["data"]), build_paper(item["data"], self.library, attachments)
-
-    def _annotation_data(self, item: dict) -> dict:
-        """The annotation's data with its author: its own name, else the Zotero user who made it,
-        which only the web API tells (`meta.createdByUser`); the local API has no such field."""
-        data = dict(item["data"])
-        user = item.get("meta", {}).get("createdByUser") or {}
-        data["annotationAuthorName"] = annotation_author(data, self.library, user.get("username"))
-        return data
-
-    def pdf_path(self, key: str) -> Path | None:
-        """Where the local Zotero keeps an attachment's file; the web API cannot know."""
-        if not self.local:
-            return None
-        from pyzotero import zotero_errors as ze
-
-        try:
-            response = self.zot._retrieve_data(f"/{self.zot.library_type}/{self.zot.library_id}"
-                                               f"/items/{key}/file/view/url")
-        except ze.PyZoteroError:
-            return None  # a linked URL or a file that was never downloaded
-        url = urlparse(response.text.strip())
-        if url.scheme != "file":
-            return None
-        path = Path(url2pathname(url.path))
-        return path if path.is_file() else None
-
-
-def _retry_after(response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After") or response.headers.get("Backoff"))
-    except (TypeError, ValueError):
-        return None
+def _annotation_data(client: Client, item: dict) -> dict:
+    """The annotation's data with its author: its own name, else the Zotero user who made it,
+    which only the web API tells (`meta.createdByUser`); the local API has no such field."""
+    data = dict(item["data"])
+    user = item.get("meta", {}).get("createdByUser") or {}
+    data["annotationAuthorName"] = annotation_author(data, client.library, user.get("username"))
+    return data

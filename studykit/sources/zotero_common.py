@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from studykit.errors import UserError
 from studykit.model import Annotation, Paper
+from vault_export.record import digest
 
 # Zotero's annotationType -> the model's kind. itemAnnotations.type holds the index + 1.
 ANNOTATION_TYPES = ("highlight", "note", "image", "ink", "underline", "text")
@@ -64,7 +65,12 @@ class AttachmentData:
 
 def is_paper(item_type: str, parent: str | int | None, content_type: str | None) -> bool:
     """A regular item, or a PDF that hangs under no item: what becomes a Paper."""
-    return item_type not in NOT_PAPERS or (item_type == "attachment" and not parent and content_type == PDF)
+    return item_type not in NOT_PAPERS or (not parent and is_pdf(item_type, content_type))
+
+
+def is_pdf(item_type: str, content_type: str | None) -> bool:
+    """A PDF attachment (under a paper or standalone)."""
+    return item_type == "attachment" and content_type == PDF
 
 
 def sort_key(sort_index: str) -> tuple[int, ...]:
@@ -133,13 +139,6 @@ def item_key(text: str) -> str:
     if not _KEY.fullmatch(key):
         raise UserError(f"not a Zotero item key: {text!r} (8 letters and digits, as in ABCD2345)")
     return key
-
-
-def annotation_selected(key: str, attachment_key: str, paper_key: str | None) -> str:
-    """What to say when the reader selects an annotation's key instead of its paper's."""
-    owner = f"paper {paper_key}" if paper_key else "a standalone PDF"
-    return (f"Zotero item {key} is an annotation (on PDF {attachment_key} of {owner}): "
-            f"select zotero:{paper_key or attachment_key} instead")
 
 
 def select_link(library: Library, key: str) -> str:
@@ -298,7 +297,11 @@ def build_paper(data: dict, library: Library, attachments: Iterable[AttachmentDa
     return paper
 
 
-
 def item_order(data: dict) -> tuple:
     """Papers come oldest first, as the library grew; the key breaks ties."""
     return (parse_date(data.get("dateAdded")) or datetime.min.replace(tzinfo=timezone.utc), data["key"])
+
+
+def change_stamp(parts: object) -> str:
+    """A digest of what a paper's note is made of, given as plain values: both readers' change stamps."""
+    return digest(repr(parts).encode("utf-8", "surrogatepass"))

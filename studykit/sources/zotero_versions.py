@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studykit.sources.zotero_api import connect_all, select
-from studykit.sources.zotero_common import PDF, is_paper, item_key, item_order, paper_id
-from vault_export.sync import digest
+from studykit.sources.zotero_api_client import connect_all
+from studykit.sources.zotero_api_select import select
+from studykit.sources.zotero_common import change_stamp, is_paper, is_pdf, item_key, item_order, paper_id
 
 CACHE_FILE = Path(".studykit") / "zotero-api-versions.json"
 FORMAT = 2  # 1 held one library
@@ -68,14 +68,14 @@ def _stamps(client, server: str, known: dict, picked: dict | None) -> list[tuple
         if entry is None:
             return None
         pdfs = [key] if entry["type"] == "attachment" else sorted(
-            c for c in children.get(key, ()) if known[c]["type"] == "attachment"
-            and known[c]["contentType"] == PDF and (only is None or c in only))
+            c for c in children.get(key, ())
+            if is_pdf(known[c]["type"], known[c]["contentType"]) and (only is None or c in only))
         parts = [server, _entry_stamp(entry)]
         for pdf in pdfs:
             parts.append((pdf, _entry_stamp(known[pdf]), sorted(
                 (a, known[a]["version"]) for a in children.get(pdf, ()) if known[a]["type"] == "annotation")))
         order = item_order({"dateAdded": entry["dateAdded"], "key": key})
-        stamps.append((order, paper_id(client.library, key), digest(repr(parts).encode())))
+        stamps.append((order, paper_id(client.library, key), change_stamp(parts)))
     return stamps
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from studykit.errors import UserError
 from studykit.model import Category
-from studykit.sources import zotero_api
+from studykit.sources import zotero_api, zotero_api_client
 from studykit.taxonomy import Taxonomy
 from zotero_fixture import SAMPLE_COLLECTIONS, build_library, generate_papers, make_pdf, sample_papers
 from zotero_server import ZoteroServer
@@ -116,9 +116,9 @@ def test_server_errors_are_retried_then_reported(server, monkeypatch):
     started = time.monotonic()
     assert zotero_api.read_library(endpoint=server.url, items=["GPTBOOK1"])[0].authors == ["OpenAI"]
     assert time.monotonic() - started >= 1.0
-    monkeypatch.setattr(zotero_api, "RETRY_BASE_S", 0.01)
-    server.fail(500, times=zotero_api.RETRIES)
-    with pytest.raises(UserError, match=f"answered 500 {zotero_api.RETRIES} times"):
+    monkeypatch.setattr(zotero_api_client, "RETRY_BASE_S", 0.01)
+    server.fail(500, times=zotero_api_client.RETRIES)
+    with pytest.raises(UserError, match=f"answered 500 {zotero_api_client.RETRIES} times"):
         zotero_api.read_library(endpoint=server.url, items=["GPTBOOK1"])
 
 
@@ -132,7 +132,7 @@ def test_zotero_not_running(monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv(zotero_api.ENDPOINT_ENV, f"http://127.0.0.1:{port}/api")
+    monkeypatch.setenv(zotero_api_client.ENDPOINT_ENV, f"http://127.0.0.1:{port}/api")
     with pytest.raises(UserError, match="cannot reach Zotero .* start Zotero 7 and enable"):
         zotero_api.read_library(items=["ABCD2345"])
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from studykit.cli import main
-from studykit.sources.zotero_api import ENDPOINT_ENV
+from studykit.sources.zotero_api_client import ENDPOINT_ENV
 from studykit.sources.zotero_prefs import PREFS_ENV
 from studykit.sources.zotero_versions import CACHE_FILE
 from zotero_fixture import REAL_COLLECTIONS, build_library, real_papers, sample_papers, write_prefs

@@ -12,7 +12,10 @@ from timm.models.swin_transformer import checkpoint_filter_fn  # noqa: E402
 
 from swin_impl.checkpoint import load_checkpoint  # noqa: E402
 from swin_impl.configs import create_model, list_models  # noqa: E402
-from swin_impl.model import PatchMerging, SwinTransformer, SwinTransformerBlock, window_partition, window_reverse  # noqa: E402
+from swin_impl.blocks import SwinTransformerBlock  # noqa: E402
+from swin_impl.model import SwinTransformer  # noqa: E402
+from swin_impl.stages import PatchMerging  # noqa: E402
+from swin_impl.windows import window_partition, window_reverse  # noqa: E402
 
 # Small configurations: a window that divides the map, a window that needs padding, odd maps for
 # patch merging, and a non-square image with another patch, window and head size.
