@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,7 +42,7 @@ class PageText:
     def lines(self) -> list[Line]:
         """Text lines in reading order."""
         lines = [Line(tuple(line["bbox"])) for block in self.spans["blocks"] for line in block.get("lines", ())
-                 if "".join(s["text"] for s in line["spans"]).strip()]
+                 if any(s["text"].strip() for s in line["spans"])]
         return reading_order(lines, self.page.rect.x0, self.page.rect.x1)
 
     def chars_of_lines(self, boxes: list[tuple]) -> dict[tuple, list]:
@@ -189,12 +190,14 @@ def _find_gutter(lines: list[Line], x0: float, x1: float) -> tuple[float, float]
     edges = sorted({round(v) for ln in text for v in (ln.bbox[0], ln.bbox[2])
                     if x0 + 0.2 * width <= v <= x1 - 0.2 * width})
     need = max(3, len(text) // 8)
+    ends = sorted(ln.bbox[2] for ln in text)  # counted by bisection: this runs for every gap between edges
+    starts = sorted(ln.bbox[0] for ln in text)
     best = None
     for a, b in zip(edges, edges[1:]):
         if b - a < 4:
             continue
-        left = sum(1 for ln in text if ln.bbox[2] <= a + 1)
-        right = sum(1 for ln in text if ln.bbox[0] >= b - 1)
+        left = bisect_right(ends, a + 1)  # lines ending left of the strip
+        right = len(text) - bisect_left(starts, b - 1)  # lines starting right of it
         crossing = len(text) - left - right
         if left < need or right < need or crossing > 0.15 * min(left, right):
             continue

@@ -322,6 +322,16 @@ def test_pictures_on_a_rotated_page_show_the_area_turned_as_the_reader_sees_it(t
     assert len(set(ink_pix.samples)) > 1 and ink_pix.height > ink_pix.width  # strokes 200 wide, 60 high, turned
 
 
+def test_reading_without_pictures_gives_the_same_annotations_with_no_png(tmp_path):
+    path = _ink_and_square_on_a_rotated_page(tmp_path)
+    drawn, undrawn = read_pdf(path), read_pdf(path, pictures=False)
+    assert all(a.image.startswith(b"\x89PNG") for a in drawn.annotations)
+    assert [a.image for a in undrawn.annotations] == [None, None]
+    for a, b in zip(drawn.annotations, undrawn.annotations, strict=True):
+        assert {**a.to_json(), "has_image": None} == {**b.to_json(), "has_image": None}
+        assert a.sort_key == b.sort_key
+
+
 def _set_rect(path: Path, subtype: str, rect: str) -> None:
     doc = pymupdf.open(path)
     for annot in doc[0].annots():
@@ -344,6 +354,7 @@ def test_an_area_with_no_picture_says_why(tmp_path, rect, notice):
     _set_rect(path, "Square", rect)
     (a,) = read_pdf(path).annotations
     assert a.image is None and a.notice.startswith(notice)
+    assert read_pdf(path, pictures=False).annotations[0].notice == a.notice  # decided without drawing
     context = build_context(Taxonomy.default().classify(read_pdf(path)), taxonomy=Taxonomy.default(),
                             created=date(2026, 1, 1))
     assert notice in render("paper_note.md.j2", context, config=TEMPLATES)
