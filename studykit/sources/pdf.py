@@ -150,7 +150,7 @@ class _Reader:
             text=self._text_under(quads, page_text) if quads else "",
             comment=comment,
             color=_color(annot.colors.get("stroke") or annot.colors.get("fill")),
-            rects=[tuple(round(v, 2) for v in r) for r in rects],
+            rects=[(round(r[0], 2), round(r[1], 2), round(r[2], 2), round(r[3], 2)) for r in rects],
             created=parse_pdf_date(info.get("creationDate")),
             modified=parse_pdf_date(info.get("modDate")),
             author=info.get("title") or "",
@@ -165,10 +165,8 @@ class _Reader:
         """Characters whose box is at least half inside a quad, lines joined as the document spells its words."""
         top, bottom = min(q[1] for q in quads), max(q[3] for q in quads)
         hit_lines = []  # (line, the quads crossing it), in reading order
-        for line in page_text.lines:
+        for line in page_text.lines_across(top, bottom):
             lx0, ly0, lx1, ly1 = line.bbox
-            if ly1 <= top or ly0 >= bottom:  # most lines of the page: skip them cheaply
-                continue
             hits = [q for q in quads if q[0] < lx1 and q[2] > lx0 and q[1] < ly1 and q[3] > ly0]
             if hits:
                 hit_lines.append((line, hits))

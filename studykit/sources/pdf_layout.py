@@ -45,6 +45,21 @@ class PageText:
                  if any(s["text"].strip() for s in line["spans"])]
         return reading_order(lines, self.page.rect.x0, self.page.rect.x1)
 
+    @cached_property
+    def _by_top(self) -> tuple[list[float], list[int], float]:
+        """The lines' tops in ascending order, their ranks in reading order, and the tallest line's height."""
+        ranked = sorted((line.bbox[1], rank) for rank, line in enumerate(self.lines))
+        tallest = max((line.bbox[3] - line.bbox[1] for line in self.lines), default=0.0)
+        return [top for top, _ in ranked], [rank for _, rank in ranked], tallest
+
+    def lines_across(self, top: float, bottom: float) -> list[Line]:
+        """The lines that reach into the band between heights `top` and `bottom`, in reading order."""
+        tops, ranks, tallest = self._by_top
+        first = bisect_right(tops, top - tallest - 1)  # lines starting higher end above the band
+        last = bisect_left(tops, bottom)  # lines starting at or below its bottom lie under it
+        lines = self.lines
+        return [lines[r] for r in sorted(ranks[first:last]) if lines[r].bbox[3] > top and lines[r].bbox[1] < bottom]
+
     def chars_of_lines(self, boxes: list[tuple]) -> dict[tuple, list]:
         """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes (and of others near them).
 

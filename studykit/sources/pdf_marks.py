@@ -121,10 +121,10 @@ class Mark:
 
 
 def _points(array, ctm) -> list[tuple[float, float]]:
-    transform = mupdf.ll_fz_transform_point_xy
+    transform, real = mupdf.ll_fz_transform_point_xy, mupdf.ll_pdf_array_get_real  # pdf_to_real(pdf_array_get())
     out = []
     for i in range(0, _len(array), 2):
-        p = transform(_real(_at(array, i)), _real(_at(array, i + 1)), ctm)
+        p = transform(real(array, i), real(array, i + 1), ctm)
         out.append((p.x, p.y))
     return out
 
