@@ -269,38 +269,22 @@ def _position(rect, lines: list[Line]) -> tuple:
 
 
 def _chosen(chars: list[dict], quads: list) -> list[int]:
-    """Indexes of the characters at least half inside the quads (all crossing one line)."""
-    if len(quads) > 1:
-        left, right = min(q[0] for q in quads), max(q[2] for q in quads)
-        return [i for i, c in enumerate(chars)
-                if left <= (box := c["bbox"])[2] and box[0] <= right and _half_inside(box, quads)]
-    # One quad, the usual case: _half_inside spelled out, as this runs for every character under a mark.
-    qx0, qy0, qx1, qy1 = quads[0][:4]
+    """Indexes of the characters whose box is at least half inside a quad (the quads crossing one line)."""
+    left, right = min(q[0] for q in quads), max(q[2] for q in quads)
     chosen = []
-    for i, c in enumerate(chars):
+    for i, c in enumerate(chars):  # min() and max() spelled out: this runs for every character under a mark
         x0, y0, x1, y1 = c["bbox"]
-        if x1 < qx0 or x0 > qx1:
+        if x1 < left or x0 > right:
             continue
-        w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
-        h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
         area = (x1 - x0) * (y1 - y0)
-        if (w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area)) or (
-                area <= 0 and qx0 <= (x0 + x1) / 2 <= qx1 and qy0 <= (y0 + y1) / 2 <= qy1):
-            chosen.append(i)
+        for q in quads:
+            qx0, qy0, qx1, qy1 = q[0], q[1], q[2], q[3]
+            w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
+            h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
+            if (w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area)) or (
+                    area <= 0 and qx0 <= (x0 + x1) / 2 <= qx1 and qy0 <= (y0 + y1) / 2 <= qy1):
+                chosen.append(i)
+                break
     return chosen
-
-
-def _half_inside(box, quads) -> bool:
-    x0, y0, x1, y1 = box
-    area = (x1 - x0) * (y1 - y0)
-    for q in quads:
-        qx0, qy0, qx1, qy1 = q[:4]  # min() and max() spelled out: this runs for every character under a mark
-        w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
-        h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
-        if w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area):
-            return True
-        if area <= 0 and q[0] <= (x0 + x1) / 2 <= q[2] and q[1] <= (y0 + y1) / 2 <= q[3]:
-            return True
-    return False
 
 
