@@ -16,7 +16,7 @@ from studykit.errors import UserError
 from studykit.model import Annotation, Paper, Reply
 from studykit.sources.pdf_layout import Line, PageText
 from studykit.sources.pdf_metadata import fill_metadata, paper_id, parse_pdf_date, title_from_page
-from studykit.sources.pdf_open import import_pymupdf, one_line, open_pdf
+from studykit.sources.pdf_open import one_line, open_pdf
 from studykit.sources.pdf_pictures import Pictures, mark_area
 from studykit.sources.pdf_text import LINE_END_HYPHENS, clean, join_lines, words
 
@@ -24,8 +24,6 @@ MARKUP = {"Highlight": "highlight", "Underline": "underline", "StrikeOut": "stri
 KIND_OF_SUBTYPE = {**MARKUP, "Text": "note", "FreeText": "freetext", "Square": "image", "Ink": "ink", "Caret": "caret"}
 PICTURE_KINDS = ("image", "ink")
 NEARBY_PAGES = 20  # the pages whose words decide a line-end hyphen: the whole of a short paper
-
-__all__ = ["import_pymupdf", "parse_pdf_date", "read_pdf"]
 
 
 def read_pdf(path, password: str | None = None, *, pictures: bool = True) -> Paper:

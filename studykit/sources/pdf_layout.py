@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -93,7 +94,15 @@ def _blocks(textpage, raw: bool) -> dict:
     from pymupdf import extra
 
     found: dict = {}
-    extra.JM_make_textpage_dict(textpage.this.m_internal, found, raw)
+    # The call makes a dict per span (per character in raw), thousands a page, none in a cycle: a
+    # garbage collection its allocations set off would only walk every object of the process.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        extra.JM_make_textpage_dict(textpage.this.m_internal, found, raw)
+    finally:
+        if collecting:
+            gc.enable()
     return found
 
 
