@@ -297,6 +297,23 @@ def test_replies_fold_into_their_parent_oldest_first(tmp_path):
     assert len({a.id for a in anns}) == 2
 
 
+def test_the_lines_under_a_band_are_those_a_walk_over_every_line_finds(tmp_path):
+    from studykit.sources.pdf_layout import PageText
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for i, size in enumerate([24, 9, 9, 14, 9, 30, 9, 9, 11, 9] * 3):  # lines of many heights, two columns
+        page.insert_text((54 + 264 * (i % 2), 60 + 24 * i), f"line {i} of some words", fontsize=size)
+    saved = pymupdf.open(_save(doc, tmp_path / "band.pdf"))
+    page_text = PageText(saved[0])
+    lines = page_text.lines
+    assert len(lines) == 30
+    for top in range(0, 800, 7):
+        for height in (0.5, 3, 11, 40, 300):
+            walked = [ln for ln in lines if ln.bbox[3] > top and ln.bbox[1] < top + height]
+            assert page_text.lines_across(top, top + height) == walked
+
+
 # ---------------------------------------------------------------- pictures
 
 
