@@ -6,55 +6,37 @@ What an annotation means in the reader's colour code is not decided here (studyk
 from __future__ import annotations
 
 import hashlib
-import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from studykit.errors import UserError, require_file
+from studykit.errors import UserError
 from studykit.model import Annotation, Paper, Reply
 from studykit.sources.pdf_layout import Line, PageText
 from studykit.sources.pdf_metadata import fill_metadata, paper_id, parse_pdf_date, title_from_page
-from studykit.sources.pdf_pictures import png
+from studykit.sources.pdf_open import one_line, open_pdf
+from studykit.sources.pdf_pictures import Pictures, mark_area
 from studykit.sources.pdf_text import LINE_END_HYPHENS, clean, join_lines, words
 
 MARKUP = {"Highlight": "highlight", "Underline": "underline", "StrikeOut": "strikeout", "Squiggly": "squiggly"}
 KIND_OF_SUBTYPE = {**MARKUP, "Text": "note", "FreeText": "freetext", "Square": "image", "Ink": "ink", "Caret": "caret"}
 PICTURE_KINDS = ("image", "ink")
-IMAGE_DPI = 150
-MAX_PICTURE_PIXELS = 40_000_000  # a page-sized area at 150 dpi is ~2 million; more is a bomb, not a figure
-MAX_COORDINATE = 1e6  # PDF points; MuPDF's "infinite" rectangles sit at +-2**31
 NEARBY_PAGES = 20  # the pages whose words decide a line-end hyphen: the whole of a short paper
 
-_PADDING = b"\0\t\n\f\r "
 
+def read_pdf(path, password: str | None = None, *, pictures: bool = True) -> Paper:
+    """The Paper of a PDF file, with its annotations in reading order; warnings in paper.warnings.
 
-def import_pymupdf():
-    """pymupdf, without the optional add-ons its import pulls in (pymupdf.layout loads onnxruntime
-    and numpy, pymupdf4llm its helpers: ~0.4 s at every start, and studykit uses neither)."""
-    if "pymupdf" in sys.modules:
-        return sys.modules["pymupdf"]
-    blocked = [name for name in ("pymupdf.layout", "pymupdf4llm") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # makes `import name` raise ImportError, which pymupdf expects
-    try:
-        import pymupdf
-    finally:
-        for name in blocked:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-    return pymupdf
-
-
-def read_pdf(path, password: str | None = None) -> Paper:
-    """The Paper of a PDF file, with its annotations in reading order; warnings in paper.warnings."""
+    pictures=False leaves out drawing the PNG of each area and ink mark (its `image` stays None),
+    for a reader that needs only the texts; whether a mark has an area to draw is still decided.
+    """
     path = Path(path)
-    doc = _open(path, password)
+    doc = open_pdf(path, password)
     pymupdf = sys.modules["pymupdf"]
     try:
-        reader = _Reader(doc, path)
+        reader = _Reader(doc, path, pictures)
         first = reader.page_text(0)  # read once for metadata and annotations
         paper = Paper(id=paper_id(doc, first.text, path.name), pdf_path=path.resolve())
         fill_metadata(paper, doc, first.text, lambda: title_from_page(first))
@@ -63,7 +45,7 @@ def read_pdf(path, password: str | None = None) -> Paper:
         paper.warnings.extend(reader.warnings)
         _make_ids_unique(paper.annotations)
     except (RuntimeError, pymupdf.mupdf.FzErrorBase) as exc:  # MuPDF's errors on a damaged file
-        raise UserError(f"{path}: damaged PDF: {_one_line(exc)}") from None
+        raise UserError(f"{path}: damaged PDF: {one_line(exc)}") from None
     finally:
         doc.close()
     paper.annotations.sort(key=lambda a: a.sort_key)
@@ -79,62 +61,21 @@ def _make_ids_unique(annotations: list[Annotation]) -> None:
         seen.add(a.id)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _open(path: Path, password: str | None):
-    pymupdf = import_pymupdf()
-    # MuPDF prints what it repairs on stdout, where it would corrupt --json; damage that matters
-    # reaches the user as an exception, and from there as one line on stderr.
-    pymupdf.TOOLS.mupdf_display_errors(False)
-    pymupdf.TOOLS.mupdf_display_warnings(False)
-    require_file(path)
-    with path.open("rb") as f:
-        head = f.read(1024)
-        f.seek(0, 2)
-        f.seek(max(0, f.tell() - 65536))
-        tail = f.read().rstrip(_PADDING)  # some writers pad a finished file with NULs or blanks
-    if b"%PDF-" not in head:
-        raise UserError(f"{path}: not a PDF (no %PDF- header)")
-    if b"%%EOF" not in tail[-1024:]:
-        raise UserError(f"{path}: truncated PDF (the end-of-file marker is missing)")
-    try:
-        doc = pymupdf.open(path, filetype="pdf")
-    except Exception as exc:  # MuPDF raises its own FileDataError and RuntimeErrors
-        raise UserError(f"{path}: corrupt PDF: {_one_line(exc)}") from None
-    try:
-        if doc.needs_pass:
-            if password is None:
-                raise UserError(f"{path}: encrypted PDF: give its password with --password")
-            if not doc.authenticate(password):
-                raise UserError(f"{path}: wrong password for this encrypted PDF")
-        if doc.page_count == 0:
-            raise UserError(f"{path}: corrupt PDF: no pages")
-    except (RuntimeError, pymupdf.mupdf.FzErrorBase) as exc:  # "Invalid number of pages"
-        doc.close()
-        raise UserError(f"{path}: damaged PDF: {_one_line(exc)}") from None
-    except UserError:
-        doc.close()
-        raise
-    return doc
-
-
 # ---------------------------------------------------------------- annotations
 
 
 class _Reader:
     """One open document: its pages' text and words, each read once, and what its annotations say."""
 
-    def __init__(self, doc, path: Path):
+    def __init__(self, doc, path: Path, pictures: bool):
         self.doc = doc
         self.path = path
         self.page_count = doc.page_count
         self.warnings: list[str] = []
+        self.pictures = Pictures(self.warn, draw=pictures)
         # Only page 1 (metadata) and the page being read are kept: MuPDF slows down as open pages pile up.
         self._kept: dict[int, PageText] = {}
         self._page_words: dict[int, set[str]] = {}
-        self._drawing: tuple[int, object] | None = None  # (page number, its display list)
 
     def page_text(self, n: int) -> PageText:
         if n not in self._kept:
@@ -196,8 +137,8 @@ class _Reader:
         kind = KIND_OF_SUBTYPE[annot.type[1]]
         info = annot.info
         quads = _quads(annot) if kind in MARKUP.values() else []
-        area = _area(annot) if not quads or kind in PICTURE_KINDS else None  # a markup's quads are its place
-        rects = quads or ([area] if area else [])
+        place = mark_area(annot) if not quads or kind in PICTURE_KINDS else None  # a markup's quads are its place
+        rects = quads or ([place] if place else [])
         comment = _comment(annot, info)
         a = Annotation(
             id=annotation_id(annot, info, page_no, kind, comment),
@@ -207,50 +148,23 @@ class _Reader:
             text=self._text_under(quads, page_text) if quads else "",
             comment=comment,
             color=_color(annot.colors.get("stroke") or annot.colors.get("fill")),
-            rects=[tuple(round(v, 2) for v in r) for r in rects],
+            rects=[(round(r[0], 2), round(r[1], 2), round(r[2], 2), round(r[3], 2)) for r in rects],
             created=parse_pdf_date(info.get("creationDate")),
             modified=parse_pdf_date(info.get("modDate")),
             author=info.get("title") or "",
         )
         if kind in PICTURE_KINDS:
-            a.image, a.notice = self._picture(annot, kind, area, page_no)
+            a.image, a.notice = self.pictures.picture(annot, kind, place, page_no)
         lines = page_text.lines
         a.sort_key = (page_no, *_position(rects[0], lines)) if rects else (page_no, len(lines), True, 0, 0, 0)
         return a
-
-    def _picture(self, annot, kind: str, area, page_no: int) -> tuple[bytes | None, str]:
-        """The PNG of an area or ink mark, drawn as the page shows it (rotated pages included)."""
-        import pymupdf
-
-        if area is None:
-            return None, "no picture: the annotation marks no area (its rectangle is empty or invalid)"
-        page = annot.parent
-        clip = pymupdf.Rect(area) * page.rotation_matrix & page.rect
-        if clip.is_empty:
-            return None, "no picture: the area lies outside the page"
-        if clip.width * clip.height * (IMAGE_DPI / 72) ** 2 > MAX_PICTURE_PIXELS:
-            self.warn(page_no, f"{kind} annotation: picture not drawn, its area is too large")
-            return None, "no picture: the area is too large to draw"
-        try:
-            if self._drawing is None or self._drawing[0] != page.number:  # one display list for a page's pictures
-                self._drawing = (page.number, page.get_displaylist())  # as the reader sees it, marks included
-            zoom = IMAGE_DPI / 72
-            pixmap = self._drawing[1].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip)
-        except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:  # "Overly large image", ...
-            self.warn(page_no, f"{kind} annotation: picture not drawn: {_one_line(exc)}")
-            return None, "no picture: the PDF's drawing of this area is damaged"
-        if pixmap.width == 0 or pixmap.height == 0:
-            return None, "no picture: the area is less than a pixel wide"
-        return png(pixmap), ""
 
     def _text_under(self, quads, page_text: PageText) -> str:
         """Characters whose box is at least half inside a quad, lines joined as the document spells its words."""
         top, bottom = min(q[1] for q in quads), max(q[3] for q in quads)
         hit_lines = []  # (line, the quads crossing it), in reading order
-        for line in page_text.lines:
+        for line in page_text.lines_across(top, bottom):
             lx0, ly0, lx1, ly1 = line.bbox
-            if ly1 <= top or ly0 >= bottom:  # most lines of the page: skip them cheaply
-                continue
             hits = [q for q in quads if q[0] < lx1 and q[2] > lx0 and q[1] < ly1 and q[3] > ly0]
             if hits:
                 hit_lines.append((line, hits))
@@ -260,9 +174,7 @@ class _Reader:
         pieces: list[tuple[str, str]] = []  # (text, the hyphen that ends its line right after it)
         for line, hits in hit_lines:
             chars = rows.pop(line.bbox, ())  # lines with the same box (overprinted text) share one entry
-            left, right = min(q[0] for q in hits), max(q[2] for q in hits)
-            chosen = [i for i, c in enumerate(chars)
-                      if left <= (box := c["bbox"])[2] and box[0] <= right and _half_inside(box, hits)]
+            chosen = _chosen(chars, hits)
             if not chosen:
                 continue
             text = "".join(chars[i]["c"] for i in chosen).strip()
@@ -289,22 +201,6 @@ def _reply_type(annot) -> str:
     """'R' for a reply (the default of /RT), 'Group' for a mark grouped with its /IRT."""
     kind, value = annot.parent.parent.xref_get_key(annot.xref, "RT")
     return value.lstrip("/") if kind == "name" else "R"
-
-
-def _area(annot) -> tuple[float, float, float, float] | None:
-    """The annotation's rectangle (an ink mark's strokes when its /Rect is unusable); None when empty."""
-    r = annot.rect
-    if not (r.x0 < r.x1 and r.y0 < r.y1 and all(abs(v) < MAX_COORDINATE for v in r)):
-        if annot.type[1] != "Ink":
-            return None
-        points = [p for stroke in (annot.vertices or []) for p in stroke
-                  if all(math.isfinite(v) and abs(v) < MAX_COORDINATE for v in p)]
-        if not points:
-            return None
-        pad = max(annot.border.get("width") or 1, 1)
-        r = (min(p[0] for p in points) - pad, min(p[1] for p in points) - pad,
-             max(p[0] for p in points) + pad, max(p[1] for p in points) + pad)
-    return tuple(r)
 
 
 def annotation_id(annot, info: dict, page: int, kind: str, comment: str) -> str:
@@ -370,17 +266,23 @@ def _position(rect, lines: list[Line]) -> tuple:
     return (rank, below, min(max(x, line.bbox[0]), line.bbox[2]), y, x)
 
 
-def _half_inside(box, quads) -> bool:
-    x0, y0, x1, y1 = box
-    area = (x1 - x0) * (y1 - y0)
-    for q in quads:
-        qx0, qy0, qx1, qy1 = q[:4]  # min() and max() spelled out: this runs for every character under a mark
-        w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
-        h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
-        if w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area):
-            return True
-        if area <= 0 and q[0] <= (x0 + x1) / 2 <= q[2] and q[1] <= (y0 + y1) / 2 <= q[3]:
-            return True
-    return False
+def _chosen(chars: list[dict], quads: list) -> list[int]:
+    """Indexes of the characters whose box is at least half inside a quad (the quads crossing one line)."""
+    left, right = min(q[0] for q in quads), max(q[2] for q in quads)
+    chosen = []
+    for i, c in enumerate(chars):  # min() and max() spelled out: this runs for every character under a mark
+        x0, y0, x1, y1 = c["bbox"]
+        if x1 < left or x0 > right:
+            continue
+        area = (x1 - x0) * (y1 - y0)
+        for q in quads:
+            qx0, qy0, qx1, qy1 = q[0], q[1], q[2], q[3]
+            w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
+            h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
+            if (w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area)) or (
+                    area <= 0 and qx0 <= (x0 + x1) / 2 <= qx1 and qy0 <= (y0 + y1) / 2 <= qy1):
+                chosen.append(i)
+                break
+    return chosen
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,8 +43,23 @@ class PageText:
     def lines(self) -> list[Line]:
         """Text lines in reading order."""
         lines = [Line(tuple(line["bbox"])) for block in self.spans["blocks"] for line in block.get("lines", ())
-                 if "".join(s["text"] for s in line["spans"]).strip()]
+                 if any(s["text"].strip() for s in line["spans"])]
         return reading_order(lines, self.page.rect.x0, self.page.rect.x1)
+
+    @cached_property
+    def _by_top(self) -> tuple[list[float], list[int], float]:
+        """The lines' tops in ascending order, their ranks in reading order, and the tallest line's height."""
+        ranked = sorted((line.bbox[1], rank) for rank, line in enumerate(self.lines))
+        tallest = max((line.bbox[3] - line.bbox[1] for line in self.lines), default=0.0)
+        return [top for top, _ in ranked], [rank for _, rank in ranked], tallest
+
+    def lines_across(self, top: float, bottom: float) -> list[Line]:
+        """The lines that reach into the band between heights `top` and `bottom`, in reading order."""
+        tops, ranks, tallest = self._by_top
+        first = bisect_right(tops, top - tallest - 1)  # lines starting higher end above the band
+        last = bisect_left(tops, bottom)  # lines starting at or below its bottom lie under it
+        lines = self.lines
+        return [lines[r] for r in sorted(ranks[first:last]) if lines[r].bbox[3] > top and lines[r].bbox[1] < bottom]
 
     def chars_of_lines(self, boxes: list[tuple]) -> dict[tuple, list]:
         """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes (and of others near them).
@@ -77,7 +94,15 @@ def _blocks(textpage, raw: bool) -> dict:
     from pymupdf import extra
 
     found: dict = {}
-    extra.JM_make_textpage_dict(textpage.this.m_internal, found, raw)
+    # The call makes a dict per span (per character in raw), thousands a page, none in a cycle: a
+    # garbage collection its allocations set off would only walk every object of the process.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        extra.JM_make_textpage_dict(textpage.this.m_internal, found, raw)
+    finally:
+        if collecting:
+            gc.enable()
     return found
 
 
@@ -189,12 +214,14 @@ def _find_gutter(lines: list[Line], x0: float, x1: float) -> tuple[float, float]
     edges = sorted({round(v) for ln in text for v in (ln.bbox[0], ln.bbox[2])
                     if x0 + 0.2 * width <= v <= x1 - 0.2 * width})
     need = max(3, len(text) // 8)
+    ends = sorted(ln.bbox[2] for ln in text)  # counted by bisection: this runs for every gap between edges
+    starts = sorted(ln.bbox[0] for ln in text)
     best = None
     for a, b in zip(edges, edges[1:]):
         if b - a < 4:
             continue
-        left = sum(1 for ln in text if ln.bbox[2] <= a + 1)
-        right = sum(1 for ln in text if ln.bbox[0] >= b - 1)
+        left = bisect_right(ends, a + 1)  # lines ending left of the strip
+        right = len(text) - bisect_left(starts, b - 1)  # lines starting right of it
         crossing = len(text) - left - right
         if left < need or right < need or crossing > 0.15 * min(left, right):
             continue

@@ -23,21 +23,28 @@ _real, _num, _text = mupdf.ll_pdf_to_real, mupdf.ll_pdf_to_num, mupdf.ll_pdf_to_
 
 
 class PageMarks:
-    """A page's matrices, computed once for all its annotations."""
+    """A page's annotations, and its matrices, computed once for all of them."""
 
     def __init__(self, page):
         self.page = page
-        pdf_page = mupdf.pdf_page_from_fz_page(page.this)
-        self.pdf_page = pdf_page
+        self.pdf_page = mupdf.pdf_page_from_fz_page(page.this)
+
+    @cached_property
+    def derotation(self):
+        return self.page.derotation_matrix
+
+    @cached_property
+    def ctm(self):
         ctm = mupdf.FzMatrix()
-        mupdf.pdf_page_transform(pdf_page, mupdf.FzRect(), ctm)
-        self.derotation = page.derotation_matrix
-        self.ctm = mupdf.fz_concat(ctm, mupdf.FzMatrix(*self.derotation))
+        mupdf.pdf_page_transform(self.pdf_page, mupdf.FzRect(), ctm)
+        return mupdf.fz_concat(ctm, mupdf.FzMatrix(*self.derotation))
 
     def marks(self) -> list[Mark]:
         """The page's annotations in the order of its /Annots, less links, popups and form fields."""
         found = {}
         annot = mupdf.ll_pdf_first_annot(self.pdf_page.m_internal)
+        if annot is None:  # most pages of a paper: no matrices to compute
+            return []
         while annot is not None:
             found.setdefault(_num(mupdf.ll_pdf_annot_obj(annot)), annot)
             annot = mupdf.ll_pdf_next_annot(annot)
@@ -114,10 +121,10 @@ class Mark:
 
 
 def _points(array, ctm) -> list[tuple[float, float]]:
-    transform = mupdf.ll_fz_transform_point_xy
+    transform, real = mupdf.ll_fz_transform_point_xy, mupdf.ll_pdf_array_get_real  # pdf_to_real(pdf_array_get())
     out = []
     for i in range(0, _len(array), 2):
-        p = transform(_real(_at(array, i)), _real(_at(array, i + 1)), ctm)
+        p = transform(real(array, i), real(array, i + 1), ctm)
         out.append((p.x, p.y))
     return out
 

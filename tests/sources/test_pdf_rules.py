@@ -297,6 +297,23 @@ def test_replies_fold_into_their_parent_oldest_first(tmp_path):
     assert len({a.id for a in anns}) == 2
 
 
+def test_the_lines_under_a_band_are_those_a_walk_over_every_line_finds(tmp_path):
+    from studykit.sources.pdf_layout import PageText
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for i, size in enumerate([24, 9, 9, 14, 9, 30, 9, 9, 11, 9] * 3):  # lines of many heights, two columns
+        page.insert_text((54 + 264 * (i % 2), 60 + 24 * i), f"line {i} of some words", fontsize=size)
+    saved = pymupdf.open(_save(doc, tmp_path / "band.pdf"))
+    page_text = PageText(saved[0])
+    lines = page_text.lines
+    assert len(lines) == 30
+    for top in range(0, 800, 7):
+        for height in (0.5, 3, 11, 40, 300):
+            walked = [ln for ln in lines if ln.bbox[3] > top and ln.bbox[1] < top + height]
+            assert page_text.lines_across(top, top + height) == walked
+
+
 # ---------------------------------------------------------------- pictures
 
 
@@ -322,6 +339,16 @@ def test_pictures_on_a_rotated_page_show_the_area_turned_as_the_reader_sees_it(t
     assert len(set(ink_pix.samples)) > 1 and ink_pix.height > ink_pix.width  # strokes 200 wide, 60 high, turned
 
 
+def test_reading_without_pictures_gives_the_same_annotations_with_no_png(tmp_path):
+    path = _ink_and_square_on_a_rotated_page(tmp_path)
+    drawn, undrawn = read_pdf(path), read_pdf(path, pictures=False)
+    assert all(a.image.startswith(b"\x89PNG") for a in drawn.annotations)
+    assert [a.image for a in undrawn.annotations] == [None, None]
+    for a, b in zip(drawn.annotations, undrawn.annotations, strict=True):
+        assert {**a.to_json(), "has_image": None} == {**b.to_json(), "has_image": None}
+        assert a.sort_key == b.sort_key
+
+
 def _set_rect(path: Path, subtype: str, rect: str) -> None:
     doc = pymupdf.open(path)
     for annot in doc[0].annots():
@@ -344,6 +371,7 @@ def test_an_area_with_no_picture_says_why(tmp_path, rect, notice):
     _set_rect(path, "Square", rect)
     (a,) = read_pdf(path).annotations
     assert a.image is None and a.notice.startswith(notice)
+    assert read_pdf(path, pictures=False).annotations[0].notice == a.notice  # decided without drawing
     context = build_context(Taxonomy.default().classify(read_pdf(path)), taxonomy=Taxonomy.default(),
                             created=date(2026, 1, 1))
     assert notice in render("paper_note.md.j2", context, config=TEMPLATES)
