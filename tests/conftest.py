@@ -7,15 +7,44 @@ zotero_server.py) import by their bare names here and in the test modules.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from studykit import sample_pdf
-from zotero_fixture import SAMPLE_COLLECTIONS, build_library, sample_papers
-from zotero_server import ZoteroServer
+# One torch thread per test process and per process a test starts (kernels, check workers, demo):
+# the suite runs on every core at once (pytest-xdist, `-n auto` in pyproject.toml), and torch's
+# default of one OpenMP thread per core on top of that oversubscribes the cores, its spinning
+# threads then burning the CPU: tests/swin/test_swin_model.py took twice the CPU time (17 s, 9 s
+# with one thread) while the other worker ran. Set before anything imports torch; an
+# OMP_NUM_THREADS of your own wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from studykit import sample_pdf  # noqa: E402
+from studykit.sources.pdf import import_pymupdf  # noqa: E402
+from zotero_fixture import SAMPLE_COLLECTIONS, build_library, sample_papers  # noqa: E402
+from zotero_server import ZoteroServer  # noqa: E402
+
+# PyMuPDF as studykit's commands load it, without the layout add-on (onnxruntime) that a plain
+# `import pymupdf` pulls in: the test modules' own `import pymupdf` then finds it loaded (~0.5 s
+# less in every test process).
+import_pymupdf()
+
+
+def pytest_addoption(parser, pluginmanager):
+    """Accept pyproject.toml's `--numprocesses=auto --dist=...` where pytest-xdist is not loaded (not
+    installed, or `-p no:xdist`): the tests then run one after another in this process."""
+    if not pluginmanager.has_plugin("xdist"):
+        for option in ("--numprocesses", "--dist"):
+            parser.addoption(option, help="pytest-xdist is not loaded: ignored")
+
+
+def pytest_xdist_auto_num_workers(config):
+    """One test file runs in this process: each worker would import and collect it before starting."""
+    files = {arg.split("::")[0] for arg in config.args}
+    return 0 if len(files) == 1 and next(iter(files)).endswith(".py") else None  # None: one worker per CPU
 
 
 @pytest.fixture
@@ -28,7 +57,7 @@ def vault(tmp_path) -> Path:
 
 @pytest.fixture
 def write_pdf(tmp_path):
-    """Write a PDF into tmp_path and return its path: `write_pdf(pages, marks, name=..., **layout)`.
+    """Write a PDF into tmp_path (`name` may hold folders) and return its path: `write_pdf(pages, marks, name=..., **layout)`.
 
     `pages`: one list of text lines per page; `marks`: (phrase, colour, comment) highlights, each on
     the first page that holds the phrase; `layout`: studykit.sample_pdf.text_pages's options
@@ -36,6 +65,7 @@ def write_pdf(tmp_path):
     """
     def make(pages, marks=(), *, name: str = "paper.pdf", **layout) -> Path:
         path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(sample_pdf.build(pages, marks, **layout))
         return path
 
