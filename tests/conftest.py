@@ -41,6 +41,7 @@ def pytest_addoption(parser, pluginmanager):
             parser.addoption(option, help="pytest-xdist is not loaded: ignored")
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown where xdist is not loaded
 def pytest_xdist_auto_num_workers(config):
     """One test file runs in this process: each worker would import and collect it before starting."""
     files = {arg.split("::")[0] for arg in config.args}
