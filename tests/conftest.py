@@ -7,6 +7,8 @@ zotero_server.py) import by their bare names here and in the test modules.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import subprocess
 import sys
@@ -90,6 +92,29 @@ def zotero_server(zotero_papers, zotero_data_dir):
     """The Zotero local API double serving the sample library (and its files in zotero_data_dir)."""
     with ZoteroServer(zotero_papers, collections=SAMPLE_COLLECTIONS, data_dir=zotero_data_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def run_alone(tmp_path_factory):
+    """`run_alone(code, cwd, timeout)`: the CompletedProcess of `code` run alone, as `python -c code`
+    in `cwd` runs it, in a process forked for it by tests/alone.py (torch imported once a session)."""
+    script = (Path(__file__).parent / "alone.py").read_text(encoding="utf-8")
+    server = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    outputs, cells = tmp_path_factory.mktemp("alone"), itertools.count()
+
+    def run(code: str, cwd: Path, timeout: int) -> subprocess.CompletedProcess:
+        n = next(cells)
+        out, err = outputs / f"{n}.out", outputs / f"{n}.err"
+        cell = {"code": code, "cwd": str(cwd), "out": str(out), "err": str(err), "timeout": timeout}
+        server.stdin.write(json.dumps(cell) + "\n")
+        server.stdin.flush()
+        returncode = int(server.stdout.readline())
+        return subprocess.CompletedProcess(["python", "-c", code], returncode, out.read_text(), err.read_text())
+
+    yield run
+    server.stdin.close()
+    server.wait(timeout=60)
 
 
 @pytest.fixture

@@ -126,9 +126,9 @@ def test_equation_modules_trace_to_the_shapes_of_their_cells():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("eq_id", ["Eq.1", "Eq.2", "Eq.3", "Eq.4"])
-def test_every_cell_runs_alone_and_prints_the_shapes_a_learner_should_see(eq_id, tmp_path):
+def test_every_cell_runs_alone_and_prints_the_shapes_a_learner_should_see(eq_id, tmp_path, run_alone):
     code = REGISTRY.equation(eq_id).code
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    result = run_alone(code, cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     expected = {
