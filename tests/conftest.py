@@ -1,5 +1,6 @@
 """Fixtures shared by the test modules: a vault, PDFs with a reader's marks, the Zotero doubles,
-and the list of modules a studykit command imports.
+the list of modules a studykit command imports and code cells run alone; and how the suite runs
+(one torch thread a process, pytest-xdist's workers).
 
 pytest puts this folder on sys.path for conftest.py, so the doubles (zotero_fixture.py,
 zotero_server.py) import by their bare names here and in the test modules.
@@ -17,11 +18,10 @@ from pathlib import Path
 import pytest
 
 # One torch thread per test process and per process a test starts (kernels, check workers, demo):
-# the suite runs on every core at once (pytest-xdist, `-n auto` in pyproject.toml), and torch's
-# default of one OpenMP thread per core on top of that oversubscribes the cores, its spinning
-# threads then burning the CPU: tests/swin/test_swin_model.py took twice the CPU time (17 s, 9 s
-# with one thread) while the other worker ran. Set before anything imports torch; an
-# OMP_NUM_THREADS of your own wins.
+# the suite runs on every core at once (pytest-xdist, pyproject.toml), and torch's default of an
+# OpenMP thread per core on top of that oversubscribes the cores; the waiting threads spin and
+# burn CPU. On 2 busy cores tests/swin/test_swin_model.py took 13-17 s of CPU with the default,
+# 9 s with one thread. Set before anything imports torch; an OMP_NUM_THREADS of your own wins.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from studykit import sample_pdf  # noqa: E402
