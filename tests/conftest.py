@@ -60,11 +60,12 @@ def vault(tmp_path) -> Path:
 
 @pytest.fixture
 def write_pdf(tmp_path):
-    """Write a PDF into tmp_path (`name` may hold folders) and return its path: `write_pdf(pages, marks, name=..., **layout)`.
+    """Write a PDF into tmp_path and return its path: `write_pdf(pages, marks, name=..., **layout)`.
 
-    `pages`: one list of text lines per page; `marks`: (phrase, colour, comment) highlights, each on
-    the first page that holds the phrase; `layout`: studykit.sample_pdf.text_pages's options
-    (size, x, y, step, fontsize, metadata). Other marks: sample_pdf.mark on the opened file.
+    `name` may hold folders; `pages`: one list of text lines per page; `marks`: (phrase, colour,
+    comment) highlights, each on the first page that holds the phrase; `layout`:
+    studykit.sample_pdf.text_pages's options (size, x, y, step, fontsize, metadata). Other marks:
+    sample_pdf.mark on the opened file.
     """
     def make(pages, marks=(), *, name: str = "paper.pdf", **layout) -> Path:
         path = tmp_path / name

@@ -180,6 +180,6 @@ def test_sync_imports_no_torch_nor_a_model_package(tmp_path, vault, imported_mod
 
 def test_resync_of_a_registered_paper_imports_no_torch(vault, zotero_data_dir, imported_modules):
     """The first sync of the ViT paper draws its shape diagrams (torch, cached); the next needs neither."""
-    assert main(["sync", "--vault", str(vault), "--zotero-data-dir", str(zotero_data_dir)]) == 0  # here: torch is loaded
+    assert main(["sync", "--vault", str(vault), "--zotero-data-dir", str(zotero_data_dir)]) == 0  # in this process
     modules = imported_modules("sync", "--vault", vault, "--zotero-data-dir", zotero_data_dir)
     assert "studykit.papers" in modules and not _heavy(modules)
