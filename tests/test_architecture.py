@@ -20,6 +20,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from locations import REPO
+from studykit.cli import main
 from zotero_fixture import build_library
 
 ROOT = REPO
@@ -179,6 +180,6 @@ def test_sync_imports_no_torch_nor_a_model_package(tmp_path, vault, imported_mod
 
 def test_resync_of_a_registered_paper_imports_no_torch(vault, zotero_data_dir, imported_modules):
     """The first sync of the ViT paper draws its shape diagrams (torch, cached); the next needs neither."""
-    imported_modules("sync", "--vault", vault, "--zotero-data-dir", zotero_data_dir)
+    assert main(["sync", "--vault", str(vault), "--zotero-data-dir", str(zotero_data_dir)]) == 0  # in this process
     modules = imported_modules("sync", "--vault", vault, "--zotero-data-dir", zotero_data_dir)
     assert "studykit.papers" in modules and not _heavy(modules)

@@ -12,30 +12,9 @@ import pymupdf
 import pytest
 
 from locations import corpus, needs_corpus
+from simple_paper import make_pdf
+from studykit import sample_pdf
 from studykit.cli import main
-
-TEXT = ("Attention is applied to image patches. We propose a simple encoder for images. "
-        "Results improve on the benchmark by two points. A limitation is the need for data.")
-
-
-def make_pdf(path: Path, highlights=(("We propose a simple encoder", "#ff6666", "key idea"),),
-             title="A Simple Image Encoder") -> Path:
-    doc = pymupdf.open()
-    doc.set_metadata({"title": title, "author": "Jürgen Müller, Seán O'Brien"})
-    page = doc.new_page()
-    page.insert_textbox(pymupdf.Rect(72, 72, 520, 400), f"{title}. {TEXT}", fontsize=11)
-    for phrase, colour, comment in highlights:
-        add_highlight(doc, phrase, colour, comment)
-    doc.save(path)
-    return path
-
-
-def add_highlight(doc, phrase, colour, comment):
-    page = doc[0]
-    annot = page.add_highlight_annot(page.search_for(phrase, quads=True))
-    annot.set_colors(stroke=tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)))
-    annot.set_info(content=comment)
-    annot.update()
 
 
 def run_cli(*args, capsys) -> tuple[int, str, str]:
@@ -82,7 +61,7 @@ def test_renamed_moved_note_gets_new_highlight_and_keeps_reader_work(tmp_path, c
     note.unlink()
 
     doc = pymupdf.open(pdf)  # the reader adds a highlight and saves in place, as PDF readers do
-    add_highlight(doc, "A limitation is the need for data", "#f19837", "future work")
+    sample_pdf.mark(doc[0], "A limitation is the need for data", "#f19837", "future work")
     doc.saveIncr()
     doc.close()
 
@@ -108,7 +87,7 @@ def test_dry_run_prints_a_diff_and_writes_nothing(tmp_path, capsys):
 
     run_cli("import", pdf, "--vault", vault, capsys=capsys)
     doc = pymupdf.open(pdf)
-    add_highlight(doc, "Results improve on the benchmark", "#5fb236", "")
+    sample_pdf.mark(doc[0], "Results improve on the benchmark", "#5fb236", "")
     doc.saveIncr()
     doc.close()
     snapshot = {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()}
@@ -125,7 +104,7 @@ def test_edited_region_is_kept_and_reported_until_force(tmp_path, capsys):
     [note] = notes_in(vault)
     note.write_text(note.read_text(encoding="utf-8").replace("💬 key idea", "💬 my rewrite"), encoding="utf-8")
     doc = pymupdf.open(pdf)
-    add_highlight(doc, "Attention is applied", "#ff6666", "second")
+    sample_pdf.mark(doc[0], "Attention is applied", "#ff6666", "second")
     doc.saveIncr()
     doc.close()
     code, out, _ = run_cli("import", pdf, "--vault", vault, capsys=capsys)

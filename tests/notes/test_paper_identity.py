@@ -13,7 +13,7 @@ import pymupdf
 import pytest
 
 from locations import corpus, needs_corpus
-from studykit import notes
+from studykit import notes, sample_pdf
 from studykit.errors import UserError
 from studykit.sources.pdf import read_pdf
 from studykit.sources.pdf_metadata import document_id
@@ -22,17 +22,13 @@ from vault_export import regions
 REALWORLD = corpus("realworld")
 
 
-def _pdf(path: Path, phrase: str = "A finding about patches") -> Path:
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_text((72, 100), "A Paper About Things", fontsize=20)
-    page.insert_text((72, 160), "A finding about patches. Another remark about data.", fontsize=11)
-    annot = page.add_highlight_annot(page.search_for(phrase)[0])
-    annot.set_colors(stroke=(0.37, 0.7, 0.21))
-    annot.update()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(path)
-    return path
+PAGE = ["A Paper About Things", "A finding about patches. Another remark about data."]
+GREEN = (0.37, 0.7, 0.21)
+
+
+def _pdf(write_pdf, name: str = "paper.pdf") -> Path:
+    """The paper of these tests, its first finding highlighted green; `name` is relative to tmp_path."""
+    return write_pdf([PAGE], [("A finding about patches", GREEN)], name=name, step=60)
 
 
 def _annotated_copy(original: Path, copy: Path, phrase: str = "Another remark") -> Path:
@@ -45,10 +41,7 @@ def _annotated_copy(original: Path, copy: Path, phrase: str = "Another remark") 
 def _highlight_saved_in_place(pdf: Path, phrase: str = "Another remark") -> None:
     """What a PDF reader does on save: one more highlight appended to the file (an incremental save)."""
     doc = pymupdf.open(pdf)
-    page = doc[0]
-    annot = page.add_highlight_annot(page.search_for(phrase)[0])
-    annot.set_colors(stroke=(1, 0.85, 0.3))
-    annot.update()
+    sample_pdf.mark(doc[0], phrase, (1, 0.85, 0.3))
     doc.saveIncr()
     doc.close()
 
@@ -62,8 +55,8 @@ def _notes(vault: Path) -> list[Path]:
     return sorted(p for p in (vault / "Papers").glob("*.md"))
 
 
-def test_two_annotated_copies_of_one_document_are_two_notes(tmp_path):
-    first = _pdf(tmp_path / "comments.pdf")
+def test_two_annotated_copies_of_one_document_are_two_notes(tmp_path, write_pdf):
+    first = _pdf(write_pdf, "comments.pdf")
     second = _annotated_copy(first, tmp_path / "highlights.pdf")
     assert document_id(read_pdf(first).id) == document_id(read_pdf(second).id)  # one /ID[0]
     vault = tmp_path / "vault"
@@ -75,8 +68,8 @@ def test_two_annotated_copies_of_one_document_are_two_notes(tmp_path):
     assert [r.status for _, r in _import(vault, [first, second])] == ["unchanged", "unchanged"]
 
 
-def test_a_pdf_saved_in_place_keeps_its_note(tmp_path):
-    pdf = _pdf(tmp_path / "paper.pdf")
+def test_a_pdf_saved_in_place_keeps_its_note(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "paper.pdf")
     vault = tmp_path / "vault"
     [(_, made)] = _import(vault, [pdf])
     _annotated_copy(pdf, tmp_path / "tmp.pdf")
@@ -94,8 +87,8 @@ def _as_old_studykit_left_it(vault: Path, note: Path, paper_id: str) -> str:
     return old
 
 
-def test_a_note_made_under_the_old_id_is_adopted_by_its_own_file_only(tmp_path):
-    comments = _pdf(tmp_path / "comments.pdf")
+def test_a_note_made_under_the_old_id_is_adopted_by_its_own_file_only(tmp_path, write_pdf):
+    comments = _pdf(write_pdf, "comments.pdf")
     highlights = _annotated_copy(comments, tmp_path / "highlights.pdf")
     vault = tmp_path / "vault"
     [(paper, made)] = _import(vault, [highlights])
@@ -114,8 +107,8 @@ def test_a_note_made_under_the_old_id_is_adopted_by_its_own_file_only(tmp_path):
     assert [r.status for _, r in _import(vault, [comments, highlights])] == ["unchanged", "unchanged"]
 
 
-def test_the_same_file_twice_is_one_note_and_two_files_with_one_id_are_one_line(tmp_path):
-    pdf = _pdf(tmp_path / "a" / "paper.pdf")
+def test_the_same_file_twice_is_one_note_and_two_files_with_one_id_are_one_line(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "a/paper.pdf")
     vault = tmp_path / "vault"
     assert len(_import(vault, [pdf, tmp_path / "a" / ".." / "a" / "paper.pdf"])) == 1
     twin = tmp_path / "b" / "paper.pdf"
@@ -137,8 +130,8 @@ def test_the_two_annotated_copies_of_the_tracemonkey_paper_keep_their_own_notes(
         assert f"[[attachments/{pdf.name}]]" in result.path.read_text(encoding="utf-8")
 
 
-def test_a_pdf_saved_in_place_replaces_studykits_copy_and_a_changed_copy_is_kept(tmp_path):
-    pdf = _pdf(tmp_path / "paper.pdf")
+def test_a_pdf_saved_in_place_replaces_studykits_copy_and_a_changed_copy_is_kept(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "paper.pdf")
     vault = tmp_path / "vault"
     [(_, made)] = _import(vault, [pdf])
     note = made.path
@@ -166,10 +159,10 @@ def _umask() -> int:
     return mask
 
 
-def test_an_adopted_note_keeps_one_picture_of_each_area(tmp_path):
+def test_an_adopted_note_keeps_one_picture_of_each_area(tmp_path, write_pdf):
     from studykit.note import attachment_name
 
-    pdf = _pdf(tmp_path / "paper.pdf")
+    pdf = _pdf(write_pdf, "paper.pdf")
     doc = pymupdf.open(pdf)
     page = doc[0]
     page.add_rect_annot(pymupdf.Rect(60, 70, 400, 120)).update()
@@ -189,8 +182,8 @@ def test_an_adopted_note_keeps_one_picture_of_each_area(tmp_path):
     assert f"![[{new}" in made.path.read_text(encoding="utf-8") or f"![[attachments/{new}" in made.path.read_text(encoding="utf-8")
 
 
-def test_link_mode_links_the_new_file_after_a_full_save_and_keeps_one_copy(tmp_path):
-    pdf = _pdf(tmp_path / "paper.pdf")
+def test_link_mode_links_the_new_file_after_a_full_save_and_keeps_one_copy(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "paper.pdf")
     vault = tmp_path / "vault"
     vault.mkdir()
     (vault / "studykit.toml").write_text('pdf_attach = "link"\n', encoding="utf-8")

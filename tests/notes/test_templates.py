@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import pytest
 
+from simple_paper import make_pdf
 from studykit.cli import main
 from studykit.config import load_config
 from studykit.errors import UserError
 from studykit.render import render
-from test_import import make_pdf
 from zotero_fixture import build_library
 
 

@@ -91,21 +91,13 @@ def test_a_paper_no_registry_knows_gets_the_general_checklist_and_its_authors(tm
     assert re.search(r"\[\[attachments/hotos17\.pdf#page=\d+\|p\. \d+\]\]", text)
 
 
-def _pdf(path: Path, text: str = "A finding") -> Path:
-    import pymupdf
-
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_text((72, 100), "A Paper About Things", fontsize=20)
-    page.insert_text((72, 160), text, fontsize=11)
-    page.add_highlight_annot(page.search_for(text)[0]).set_colors(stroke=(0.37, 0.7, 0.21))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(path)
-    return path
+def _pdf(write_pdf, name: str, text: str = "A finding") -> Path:
+    """A one-page paper with `text` highlighted green, at tmp_path / `name`."""
+    return write_pdf([["A Paper About Things", text]], [(text, (0.37, 0.7, 0.21))], name=name, step=60)
 
 
-def test_copy_is_the_default_and_a_name_taken_by_another_pdf_gets_its_digest(tmp_path):
-    first, second = _pdf(tmp_path / "a" / "paper.pdf"), _pdf(tmp_path / "b" / "paper.pdf", "Another finding")
+def test_copy_is_the_default_and_a_name_taken_by_another_pdf_gets_its_digest(tmp_path, write_pdf):
+    first, second = _pdf(write_pdf, "a/paper.pdf"), _pdf(write_pdf, "b/paper.pdf", "Another finding")
     vault = tmp_path / "vault"
     [one] = _import(vault, [first])
     [two] = _import(vault, [second])
@@ -121,15 +113,15 @@ def test_copy_is_the_default_and_a_name_taken_by_another_pdf_gets_its_digest(tmp
         assert note_problems(vault, note) == []
 
 
-def test_link_mode_hard_links_the_pdf(tmp_path):
-    pdf = _pdf(tmp_path / "paper.pdf")
+def test_link_mode_hard_links_the_pdf(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "paper.pdf")
     vault = tmp_path / "vault"
     _import(vault, [pdf], 'pdf_attach = "link"\n')
     assert os.stat(vault / "attachments" / "paper.pdf").st_ino == os.stat(pdf).st_ino
 
 
-def test_zotero_mode_leaves_a_zotero_items_pdf_in_zotero(tmp_path):
-    pdf = _pdf(tmp_path / "storage" / "ABCD1234" / "paper.pdf")
+def test_zotero_mode_leaves_a_zotero_items_pdf_in_zotero(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "storage/ABCD1234/paper.pdf")
     vault = tmp_path / "vault"
     (vault).mkdir()
     (vault / "studykit.toml").write_text('pdf_attach = "zotero"\n', encoding="utf-8")
@@ -144,8 +136,8 @@ def test_zotero_mode_leaves_a_zotero_items_pdf_in_zotero(tmp_path):
     assert not list(vault.rglob("*.pdf")) and note_problems(vault, result.path) == []
 
 
-def test_dry_run_brings_no_pdf_in(tmp_path):
-    pdf = _pdf(tmp_path / "paper.pdf")
+def test_dry_run_brings_no_pdf_in(tmp_path, write_pdf):
+    pdf = _pdf(write_pdf, "paper.pdf")
     ws = notes.open_workspace(tmp_path / "vault")
     notes.write_papers(ws, [read_pdf(pdf)], dry_run=True)
     assert not list((tmp_path / "vault").rglob("*.pdf"))

@@ -126,9 +126,9 @@ def test_equation_modules_trace_to_the_shapes_of_their_cells():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("eq_id", ["Eq.1", "Eq.2", "Eq.3", "Eq.4"])
-def test_every_cell_runs_alone_and_prints_the_shapes_a_learner_should_see(eq_id, tmp_path):
+def test_every_cell_runs_alone_and_prints_the_shapes_a_learner_should_see(eq_id, tmp_path, run_alone):
     code = REGISTRY.equation(eq_id).code
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    result = run_alone(code, cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     expected = {
@@ -208,9 +208,10 @@ def test_cli_unknown_model_lists_the_models_of_every_paper(swin_registered, tmp_
     assert "vit_base_patch16_224" in result.stderr and SWIN_TINY in result.stderr
 
 
-def test_cli_image_smaller_than_a_patch_is_one_line_and_exit_2(swin_registered, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "studykit", "shapes", SWIN_TINY, "--img-size", "2"],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == [
+def test_cli_image_smaller_than_a_patch_is_one_line_and_exit_2(swin_registered, capsys):
+    # In this process: the test above runs `studykit shapes` with bad input as a real process.
+    assert main(["shapes", SWIN_TINY, "--img-size", "2"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
         f"studykit: error: {SWIN_TINY}: image size 2x2 is smaller than one patch of 4x4"]

@@ -21,8 +21,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from simple_paper import make_pdf
 from studykit.cli import main
-from test_import import make_pdf
 from vault_export import Vault, frontmatter
 from vault_export import sync as vsync
 from vault_export.lock import vault_lock

@@ -76,10 +76,10 @@ EXPECTED_OUTPUT = {
 
 
 @pytest.mark.parametrize("eq_id", EXPECTED_IDS)
-def test_each_code_cell_runs_alone_and_prints_its_shapes(eq_id, tmp_path):
+def test_each_code_cell_runs_alone_and_prints_its_shapes(eq_id, tmp_path, run_alone):
     code = REGISTRY.equation(eq_id).code
     assert "import torch" in code
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = run_alone(code, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = {line[:17].strip(): line[17:].strip() for line in result.stdout.splitlines()}
     for label, shape in EXPECTED_OUTPUT[eq_id]:

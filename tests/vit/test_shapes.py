@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -212,10 +210,11 @@ def test_cli_table_png_and_mermaid(capsys, tmp_path, monkeypatch):
         (["vit_base_patch16_224", "--png", "no/such/folder/x.png"], "does not exist"),
     ],
 )
-def test_cli_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "studykit", "shapes", *args], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+def test_cli_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):
+    # In this process: tests/swin/test_swin_shapes.py runs `studykit shapes` with bad input as a real process.
+    monkeypatch.chdir(tmp_path)
+    assert main(["shapes", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1 and message in err
     assert not list(tmp_path.iterdir())

@@ -173,9 +173,7 @@ def test_ctrl_c_saves_last_pt_and_resume_finishes(tmp_path):
 @pytest.mark.slow
 def test_two_gloo_processes_agree_with_one_process_on_the_same_global_batch(tmp_path):
     args = [*TINY, "--epochs", "1", "--augment", "none", "--train-size", "192", "--batch-size", "32"]
-    single = subprocess.run([sys.executable, "-m", "vit_impl.train", *args, "--out", str(tmp_path / "one")],
-                            capture_output=True, text=True, env=ENV)
-    assert single.returncode == 0, single.stderr
+    assert main(["train", *args, "--out", str(tmp_path / "one")]) == 0  # one process: this one
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                           "-m", "vit_impl.train", *args, "--out", str(tmp_path / "two")],
                          capture_output=True, text=True, env=ENV, timeout=300)
