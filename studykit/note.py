@@ -92,11 +92,16 @@ def inline(text: str) -> str:
     quote or heading marker. "88.55%" and "x_class" stay as they are.
     """
     text = " ".join(text.split())
+    if _MARKUP.search(text):  # most highlights hold none of these: a note of 1,000 papers has 40,000
+        text = _escape_markup(text)
+    return _LINE_START.sub(_escape_line_start, text, 1)
+
+
+def _escape_markup(text: str) -> str:
     text = _BACKSLASH.sub(r"\\\\", text)
-    for char in "%=~":  # a run of two makes a comment, a highlight, a strike: break every pair
-        text = re.sub(rf"(?<={re.escape(char)}){re.escape(char)}", rf"\\{char}", text)
-    text = re.sub(r"(?<=:):", r"\\:", text)  # "key:: value" is a Dataview field
-    if re.search(r"\[\[|\[\^|\]\(|\]\[|^\[[^\]]*\]:", text):  # links, embeds, footnotes, a link definition
+    # A run of two makes a comment, a highlight, a strike, and "key:: value" a Dataview field: break every pair.
+    text = _PAIRS.sub(r"\\\g<0>", text)
+    if _LINKS.search(text):  # links, embeds, footnotes, a link definition
         text = text.replace("[", "\\[")
     for char in "`*$":  # one alone cannot open and close a span
         if text.count(char) > 1:
@@ -106,10 +111,17 @@ def inline(text: str) -> str:
     text = _HTML.sub(r"\\\g<0>", text)
     text = _ENTITY.sub(r"\\&", text)
     text = _TAG.sub(r"\\#", text)
-    text = _BLOCK_ID.sub(r"\1\\^", text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if m.group(1) else "\\" + m.group(3), text, 1)
+    return _BLOCK_ID.sub(r"\1\\^", text)
 
 
+def _escape_line_start(match: re.Match) -> str:
+    return match.group(1) + "\\" + match.group(2) if match.group(1) else "\\" + match.group(3)
+
+
+# Every character one of the escapes above acts on; text without any of them needs none.
+_MARKUP = re.compile(r"[\\%=~:\[\]`*$_<&#^]")
+_PAIRS = re.compile(r"(?<=%)%|(?<==)=|(?<=~)~|(?<=:):")
+_LINKS = re.compile(r"\[\[|\[\^|\]\(|\]\[|^\[[^\]]*\]:")
 _BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
 _LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 _HTML = re.compile(r"<(?=[A-Za-z/!?])")
@@ -123,13 +135,16 @@ _LINE_START = re.compile(r"^(?:(\d{1,9})([.)](?=\s|$))|([-+*](?=\s|$)|>|[-_](?=(
 
 def neutral(text: str) -> str:
     """Any value put into a note on one line: no newline, no `%%` that could open a comment or a region."""
-    return re.sub(r"(?<=%)%", r"\\%", " ".join(str(text).split()))
+    return _PERCENT_PAIR.sub(r"\\%", " ".join(str(text).split()))
 
 
 def comment_markdown(text: str) -> str:
     """The reader's own comment stays Markdown ($math$, [[links]]), but cannot close a region or fence."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
-    return "\n".join(re.sub(r"(?<=%)%", r"\\%", line).replace("```", "\\`\\`\\`") for line in lines)
+    return "\n".join(_PERCENT_PAIR.sub(r"\\%", line).replace("```", "\\`\\`\\`") for line in lines)
+
+
+_PERCENT_PAIR = re.compile(r"(?<=%)%")
 
 
 def concept_name(annotation: Annotation) -> str:
@@ -311,10 +326,15 @@ def build_context(paper: Paper, *, taxonomy, config: Config | None = None, regis
     names = {i.category: i.name for i in taxonomy.infos}
     items = [_item(a, names, assets) for a in paper.annotations]
     _unique_block_ids(items)
-    areas = [i for i in items if i["kind"] in AREA_KINDS]
-    sticky = [i for i in items if i["kind"] in COMMENT_KINDS and not i["text"]]
-    quoted = [i for i in items if i not in areas and i not in sticky]
-    sections = {c.value: [i for i in quoted if i["category"] == c.value] for c in Category}
+    areas, sticky = [], []
+    sections: dict[str, list[dict]] = {c.value: [] for c in Category}
+    for i in items:
+        if i["kind"] in AREA_KINDS:
+            areas.append(i)
+        elif i["kind"] in COMMENT_KINDS and not i["text"]:
+            sticky.append(i)
+        else:
+            sections[i["category"]].append(i)
 
     field_tags = [t for t in (chosen.field_tag, *(registry.tags if registry else ())) if _tag(t)]
     tags = ["paper", *map(_tag, field_tags), *(t for t in map(_tag, paper.tags) if t)]

@@ -41,11 +41,13 @@ class NoteRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> NoteRecord:
-        known = {f.name for f in fields(cls)}
-        record = cls(**{k: v for k, v in data.items() if k in known})
+        record = cls(**{k: v for k, v in data.items() if k in _FIELDS})
         if not isinstance(record.regions, list):
             record.regions = None
         return record
+
+
+_FIELDS = frozenset(f.name for f in fields(NoteRecord))  # a record from a later studykit may hold more
 
 
 class Records:

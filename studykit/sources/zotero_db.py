@@ -117,13 +117,14 @@ class _Reader:
                           for lib, kind in conn.execute("SELECT libraryID, type FROM libraries")
                           if kind in READER_LIBRARIES}
         readable = json.dumps(list(self.libraries))
-        # Every item that is not an annotation: few enough to hold, and needed to resolve keys.
+        # Every item that is not an annotation: few enough to hold, and needed to resolve keys. The `+` keeps
+        # SQLite scanning items rather than walking its (libraryID, key) index, 4x as slow for a whole library.
         self.items = {row[0]: row for row in conn.execute(
             "SELECT i.itemID, i.key, i.libraryID, t.typeName, i.dateAdded, i.dateModified,"
             " d.itemID IS NOT NULL, a.parentItemID, a.linkMode, a.contentType, a.path"
             " FROM items i JOIN itemTypes t USING (itemTypeID)"
             " LEFT JOIN deletedItems d USING (itemID) LEFT JOIN itemAttachments a USING (itemID)"
-            " WHERE t.typeName != 'annotation' AND i.libraryID IN (SELECT value FROM json_each(?))", (readable,))}
+            " WHERE t.typeName != 'annotation' AND +i.libraryID IN (SELECT value FROM json_each(?))", (readable,))}
         self.by_key = defaultdict(list)
         for row in self.items.values():
             self.by_key[row[1]].append(row)
