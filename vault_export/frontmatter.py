@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from vault_export.simple_yaml import dump_simple
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -125,6 +126,9 @@ def dump(mapping: dict) -> str:
     """Obsidian-friendly YAML for `mapping`, ending with a newline ("" for an empty mapping)."""
     if not mapping:
         return ""
+    simple = dump_simple(mapping)
+    if simple is not None:
+        return simple
     return yaml.dump(dict(mapping), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**9, default_flow_style=False)
 
 

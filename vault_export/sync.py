@@ -114,7 +114,8 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
         return _create(vault, studykit_id, regions.seal(with_id(text, studykit_id)), filename, folder, input_hash, dry_run)
     record = vault.records.get(studykit_id)
     # Of two notes with one id (the reader copied it), the one studykit last wrote stays the one it updates.
-    found.sort(key=lambda p: vault.link(p) != record.path)
+    if len(found) > 1:
+        found.sort(key=lambda p: vault.link(p) != record.path)
     path = found[0]
     conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
     try:
