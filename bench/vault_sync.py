@@ -115,7 +115,7 @@ def main_() -> int:
         ("re-sync, nothing changed, no records (full path)", full, full_line),
     ]
     print(f"load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
-    print(f"\n| run | total (s) | CPU (s) | ms per paper | vs first | summary |\n|---|---:|---:|---:|---:|---|")
+    print("\n| run | total (s) | CPU (s) | ms per paper | vs first | summary |\n|---|---:|---:|---:|---:|---|")
     for name, (seconds, cpu), line in rows:
         print(f"| {name} | {seconds:.2f} | {cpu:.2f} | {1000 * seconds / args.papers:.1f} | {seconds / first[0]:.2f} "
               f"| {line} |")
