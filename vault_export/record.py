@@ -40,7 +40,9 @@ class NoteRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> NoteRecord:
-        record = cls(**{k: v for k, v in data.items() if k in _FIELDS})
+        if not data.keys() <= _FIELDS:
+            data = {k: v for k, v in data.items() if k in _FIELDS}
+        record = cls(**data)
         if not isinstance(record.regions, list):
             record.regions = None
         return record
