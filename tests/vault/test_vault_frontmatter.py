@@ -321,3 +321,17 @@ def test_the_lines_before_the_first_key_and_yaml_the_scanner_rejects():
     old = "# first comment\n\n# second\ntitle: old\n"
     assert fm.merge(old, fm.dump({"title": "t"})).text == "# first comment\n\n# second\ntitle: t\n"
     assert fm._has_comment("a: @x # c")  # the scanner stops at '@': a '#' it cannot place counts as a comment
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_ASCII, _PIECES, st.sampled_from(["zotero:u:", "pdf:", "a:", "NULL", "True", "y"])),
+                min_size=1, max_size=4).map("".join))
+def test_read_key_reads_a_value_as_yaml_does(value):
+    """read_key takes a plain word (a studykit-id) as it stands and must agree with the YAML loader."""
+    line = value.strip()
+    try:
+        expected = yaml.load(line, Loader=fm._Loader) if line and "\n" not in line else None
+    except yaml.YAMLError:
+        expected = None
+    if "\n" not in value and "\r" not in value:
+        assert repr(fm.read_key(f"title: x\nstudykit-id: {value}\n", "studykit-id")) == repr(expected)
