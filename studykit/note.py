@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from studykit.config import Config
 from studykit.directions import direction as pick_direction
+from studykit.markdown_text import comment_markdown, inline, neutral
 from studykit.model import Annotation, Category, Paper
 from studykit.papers import PaperRegistry
 
@@ -82,54 +83,6 @@ def diagram_prefix(registry) -> str:
 
 def equation_slug(eq_id: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", eq_id.lower())  # "Eq.1" -> "eq1"
-
-
-def inline(text: str) -> str:
-    """Text from the PDF as one Markdown line that renders (and searches) as the PDF's text.
-
-    Only what would change its meaning there is escaped: comments, highlights, links and embeds,
-    tags, math, emphasis, code, HTML, a trailing block id, a Dataview field, a leading list,
-    quote or heading marker. "88.55%" and "x_class" stay as they are.
-    """
-    text = " ".join(text.split())
-    text = _BACKSLASH.sub(r"\\\\", text)
-    for char in "%=~":  # a run of two makes a comment, a highlight, a strike: break every pair
-        text = re.sub(rf"(?<={re.escape(char)}){re.escape(char)}", rf"\\{char}", text)
-    text = re.sub(r"(?<=:):", r"\\:", text)  # "key:: value" is a Dataview field
-    if re.search(r"\[\[|\[\^|\]\(|\]\[|^\[[^\]]*\]:", text):  # links, embeds, footnotes, a link definition
-        text = text.replace("[", "\\[")
-    for char in "`*$":  # one alone cannot open and close a span
-        if text.count(char) > 1:
-            text = text.replace(char, "\\" + char)
-    if len(_LOOSE_UNDERSCORE.findall(text)) > 1:  # "x_class" is a word: only an underscore at a word edge can emphasise
-        text = _LOOSE_UNDERSCORE.sub(r"\\_", text)
-    text = _HTML.sub(r"\\\g<0>", text)
-    text = _ENTITY.sub(r"\\&", text)
-    text = _TAG.sub(r"\\#", text)
-    text = _BLOCK_ID.sub(r"\1\\^", text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if m.group(1) else "\\" + m.group(3), text, 1)
-
-
-_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
-_LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-_HTML = re.compile(r"<(?=[A-Za-z/!?])")
-_ENTITY = re.compile(r"&(?=#?\w+;)")
-_TAG = re.compile(r"(?:^|(?<=\s))#")
-_BLOCK_ID = re.compile(r"(\s)\^(?=[A-Za-z0-9-]+$)")
-# A numbered or bulleted list item (". " alone is none), a quote, a thematic break or (under the
-# callout's first line) a setext underline.
-_LINE_START = re.compile(r"^(?:(\d{1,9})([.)](?=\s|$))|([-+*](?=\s|$)|>|[-_](?=(?:\s*[-_]){2,}\s*$)|=(?=[=\s]*$)))")
-
-
-def neutral(text: str) -> str:
-    """Any value put into a note on one line: no newline, no `%%` that could open a comment or a region."""
-    return re.sub(r"(?<=%)%", r"\\%", " ".join(str(text).split()))
-
-
-def comment_markdown(text: str) -> str:
-    """The reader's own comment stays Markdown ($math$, [[links]]), but cannot close a region or fence."""
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    return "\n".join(re.sub(r"(?<=%)%", r"\\%", line).replace("```", "\\`\\`\\`") for line in lines)
 
 
 def concept_name(annotation: Annotation) -> str:
@@ -311,10 +264,15 @@ def build_context(paper: Paper, *, taxonomy, config: Config | None = None, regis
     names = {i.category: i.name for i in taxonomy.infos}
     items = [_item(a, names, assets) for a in paper.annotations]
     _unique_block_ids(items)
-    areas = [i for i in items if i["kind"] in AREA_KINDS]
-    sticky = [i for i in items if i["kind"] in COMMENT_KINDS and not i["text"]]
-    quoted = [i for i in items if i not in areas and i not in sticky]
-    sections = {c.value: [i for i in quoted if i["category"] == c.value] for c in Category}
+    areas, sticky = [], []
+    sections: dict[str, list[dict]] = {c.value: [] for c in Category}
+    for i in items:
+        if i["kind"] in AREA_KINDS:
+            areas.append(i)
+        elif i["kind"] in COMMENT_KINDS and not i["text"]:
+            sticky.append(i)
+        else:
+            sections[i["category"]].append(i)
 
     field_tags = [t for t in (chosen.field_tag, *(registry.tags if registry else ())) if _tag(t)]
     tags = ["paper", *map(_tag, field_tags), *(t for t in map(_tag, paper.tags) if t)]

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from vault_export.simple_yaml import dump_simple
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -84,11 +85,17 @@ def load(yaml_text: str) -> dict:
     return data
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.:/-]*(?<!:)")  # no space, quote, indicator or number: plain text
+_NOT_TEXT = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}  # words some YAML reads otherwise
+
+
 def read_key(yaml_text: str, key: str) -> Any:
     """The value of one top-level `key` without loading the rest; None when absent."""
     match = re.search(rf"^{re.escape(key)}[ \t]*:[ \t]*(.*?)[ \t]*\r?$", yaml_text, re.M)
     if not match or not match.group(1):
         return None
+    if _WORD.fullmatch(match.group(1)) and match.group(1).lower() not in _NOT_TEXT:
+        return match.group(1)  # a studykit-id read from each of 1,000 notes: YAML would read it as this text
     try:
         return yaml.load(match.group(1), Loader=_Loader)
     except yaml.YAMLError:
@@ -125,6 +132,9 @@ def dump(mapping: dict) -> str:
     """Obsidian-friendly YAML for `mapping`, ending with a newline ("" for an empty mapping)."""
     if not mapping:
         return ""
+    simple = dump_simple(mapping)
+    if simple is not None:
+        return simple
     return yaml.dump(dict(mapping), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**9, default_flow_style=False)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -41,11 +40,15 @@ class NoteRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> NoteRecord:
-        known = {f.name for f in fields(cls)}
-        record = cls(**{k: v for k, v in data.items() if k in known})
+        if not data.keys() <= _FIELDS:
+            data = {k: v for k, v in data.items() if k in _FIELDS}
+        record = cls(**data)
         if not isinstance(record.regions, list):
             record.regions = None
         return record
+
+
+_FIELDS = frozenset(f.name for f in fields(NoteRecord))  # a record from a later studykit may hold more
 
 
 class Records:

@@ -64,12 +64,11 @@ class NoteMerge:
 def with_id(text: str, studykit_id: str) -> str:
     """`text` with `studykit-id: <id>` in its front matter; ValueError if it names another id."""
     part = frontmatter.split(text)
-    line = frontmatter.dump({ID_KEY: studykit_id})
     if not part.open:
-        return f"---\n{line}---\n{text}"
+        return f"---\n{frontmatter.dump({ID_KEY: studykit_id})}---\n{text}"
     present = frontmatter.read_key(part.yaml, ID_KEY)
     if present is None:
-        part.yaml += frontmatter.as_newline(line, frontmatter.newline_of(part.open))
+        part.yaml += frontmatter.as_newline(frontmatter.dump({ID_KEY: studykit_id}), frontmatter.newline_of(part.open))
         return part.join()
     if str(present) != studykit_id:
         raise ValueError(f"rendered note has {ID_KEY} {present!r}, expected {studykit_id!r}")
@@ -110,13 +109,13 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
                force: bool = False, dry_run: bool = False, generated_keys: Iterable[str] | None = None) -> NoteWrite:
     """Create or refresh the note of `studykit_id` from its rendered `text` (see the module doc)."""
     found = vault.find_all(studykit_id)
-    rendered = regions.seal(with_id(text, studykit_id))
     input_hash = digest(f"{text}\0{sorted(generated_keys) if generated_keys is not None else ''}")
     if not found:
-        return _create(vault, studykit_id, rendered, filename, folder, input_hash, dry_run)
+        return _create(vault, studykit_id, regions.seal(with_id(text, studykit_id)), filename, folder, input_hash, dry_run)
     record = vault.records.get(studykit_id)
     # Of two notes with one id (the reader copied it), the one studykit last wrote stays the one it updates.
-    found.sort(key=lambda p: vault.link(p) != record.path)
+    if len(found) > 1:
+        found.sort(key=lambda p: vault.link(p) != record.path)
     path = found[0]
     conflicts = [f"{vault.link(p)}: has the same {ID_KEY} as {vault.link(path)}; only the latter is updated" for p in found[1:]]
     try:
@@ -124,6 +123,7 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
     except FileNotFoundError:
         raw = None
     vault.release(path)
+    rendered = None  # sealed only when a merge needs it: an unchanged re-sync of 1,000 notes merges none
     for _attempt in range(ATTEMPTS):
         if raw is None:
             return NoteWrite(path, "conflict", "", conflicts + [f"{vault.link(path)}: deleted or moved while studykit "
@@ -139,6 +139,7 @@ def write_note(vault: Vault, studykit_id: str, text: str, filename: str, *, fold
             existing = raw[len(bom):].decode("utf-8")
         except UnicodeDecodeError:
             return NoteWrite(path, "conflict", "", conflicts + [f"{vault.link(path)}: not UTF-8 text; left as it is"])
+        rendered = rendered or regions.seal(with_id(text, studykit_id))
         merged = merge_note(existing, rendered, force=force, known=None if record.regions is None else set(record.regions),
                             generated_keys=generated_keys, name=vault.link(path))
         after = merged.text

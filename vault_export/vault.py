@@ -93,7 +93,10 @@ class Vault:
 
     def link(self, path: str | os.PathLike) -> str:
         """`path` relative to the vault root, with "/" separators."""
-        return Path(os.path.relpath(os.path.join(self.root, path), self.root)).as_posix()
+        full = os.path.normpath(os.path.join(self.root, path))
+        inside = str(self.root) + os.sep  # a few times per note: no relpath for what is under the root
+        relative = full[len(inside):] if full.startswith(inside) else os.path.relpath(full, self.root)
+        return relative.replace(os.sep, "/")
 
     def new_note_path(self, filename: str, folder: str | os.PathLike | None = None) -> Path:
         """A path for a new note named `filename` that no file in its folder has, ignoring case."""

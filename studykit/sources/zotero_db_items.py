@@ -64,12 +64,14 @@ class Items:
                           for lib, kind in conn.execute("SELECT libraryID, type FROM libraries")
                           if kind in READER_LIBRARIES}
         self.library_ids = json.dumps(list(self.libraries))  # for `IN (SELECT value FROM json_each(?))`
+        # Every item that is not an annotation. The `+` keeps SQLite scanning items rather than walking
+        # its (libraryID, key) index, 4x as slow for a whole library.
         self.rows = {row[0]: ItemRow(*row) for row in conn.execute(
             "SELECT i.itemID, i.key, i.libraryID, t.typeName, i.dateAdded, i.dateModified,"
             " d.itemID IS NOT NULL, a.parentItemID, a.linkMode, a.contentType, a.path"
             " FROM items i JOIN itemTypes t USING (itemTypeID)"
             " LEFT JOIN deletedItems d USING (itemID) LEFT JOIN itemAttachments a USING (itemID)"
-            " WHERE t.typeName != 'annotation' AND i.libraryID IN (SELECT value FROM json_each(?))",
+            " WHERE t.typeName != 'annotation' AND +i.libraryID IN (SELECT value FROM json_each(?))",
             (self.library_ids,))}
         self.by_key: dict[str, list[ItemRow]] = defaultdict(list)
         for row in self.rows.values():

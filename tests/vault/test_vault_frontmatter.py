@@ -3,8 +3,11 @@
 import datetime
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vault_export import frontmatter as fm
+from vault_export.simple_yaml import dump_simple
 
 PROPS = {
     "title": "ViT: An Image is Worth 16x16 Words",
@@ -36,6 +39,32 @@ def test_dump_is_obsidian_friendly():
     ]
     assert fm.load(RENDERED)["added"] == datetime.date(2026, 11, 25)
     assert fm.load(fm.dump({"t": "a\nb", "n": "123", "b": "yes"})) == {"t": "a\nb", "n": "123", "b": "yes"}
+
+
+_ASCII = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+_PIECES = st.sampled_from(["yes", "No", "null", "~", "---", "...", "://", "[[", "#", " #", ": ", ":", "? ", "- ",
+                           "1.5", "0x1F", "2024-01-02", "12:30", "<<", "=", "'", '"', "\\", "é", "\t", "\n", " "])
+_TEXT = st.one_of(_ASCII, st.lists(st.one_of(_ASCII, _PIECES), max_size=5).map("".join))
+_VALUE = st.one_of(_TEXT, st.integers(-10**6, 10**6), st.dates(), st.lists(_TEXT, max_size=3), st.booleans(), st.none())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_TEXT, _VALUE, min_size=1, max_size=5))
+def test_dump_writes_what_pyyaml_writes(mapping):
+    """dump writes simple properties itself (simple_yaml) and must give PyYAML's bytes exactly."""
+    pyyaml = yaml.dump(mapping, Dumper=fm._Dumper, sort_keys=False, allow_unicode=True, width=10**9,
+                       default_flow_style=False)
+    assert fm.dump(mapping) == pyyaml
+
+
+def test_a_paper_notes_properties_take_the_direct_path():
+    props = {"title": "Paper 12: a study of things", "authors": ["Ada Author12"], "year": 2012, "doi": "10.1234/t.12",
+             "zotero": "zotero://select/library/items/ABCD1234", "tags": ["paper"], "studykit-id": "zotero:u:ABCD1234",
+             "created": datetime.date(2026, 11, 26)}
+    assert dump_simple(props) == fm.dump(props) == yaml.dump(props, Dumper=fm._Dumper, sort_keys=False,
+                                                             allow_unicode=True, width=10**9, default_flow_style=False)
+    shared = ["a"]
+    assert dump_simple({"x": shared, "y": shared}) is None  # PyYAML writes an anchor for a list given twice
 
 
 READER = """# my own comment
@@ -292,3 +321,17 @@ def test_the_lines_before_the_first_key_and_yaml_the_scanner_rejects():
     old = "# first comment\n\n# second\ntitle: old\n"
     assert fm.merge(old, fm.dump({"title": "t"})).text == "# first comment\n\n# second\ntitle: t\n"
     assert fm._has_comment("a: @x # c")  # the scanner stops at '@': a '#' it cannot place counts as a comment
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_ASCII, _PIECES, st.sampled_from(["zotero:u:", "pdf:", "a:", "NULL", "True", "y"])),
+                min_size=1, max_size=4).map("".join))
+def test_read_key_reads_a_value_as_yaml_does(value):
+    """read_key takes a plain word (a studykit-id) as it stands and must agree with the YAML loader."""
+    line = value.strip()
+    try:
+        expected = yaml.load(line, Loader=fm._Loader) if line and "\n" not in line else None
+    except yaml.YAMLError:
+        expected = None
+    if "\n" not in value and "\r" not in value:
+        assert repr(fm.read_key(f"title: x\nstudykit-id: {value}\n", "studykit-id")) == repr(expected)
