@@ -25,7 +25,7 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from studykit import sample_pdf  # noqa: E402
-from studykit.sources.pdf import import_pymupdf  # noqa: E402
+from studykit.sources.pdf_open import import_pymupdf  # noqa: E402
 from zotero_fixture import SAMPLE_COLLECTIONS, build_library, sample_papers  # noqa: E402
 from zotero_server import ZoteroServer  # noqa: E402
 
