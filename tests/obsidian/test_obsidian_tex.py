@@ -16,7 +16,7 @@ import pytest
 
 from obsidian_checks import markdown
 
-HARNESS = Path(__file__).parent / "obsidian"
+HARNESS = Path(__file__).parent  # package.json, tex_check.cjs and, after `npm ci`, node_modules
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not (HARNESS / "node_modules" / "mathjax-full").is_dir(),
     reason="MathJax check needs node and `npm ci --prefix tests/obsidian`",
