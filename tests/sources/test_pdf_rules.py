@@ -115,7 +115,6 @@ def test_the_pages_around_are_asked_when_the_page_cannot_say(tmp_path):
     assert a.text == "the JavaScript engine"
 
 
-@pytest.mark.skipif(not DEJAVU.is_file(), reason="needs DejaVuSans.ttf, a font that keeps U+00AD")
 def test_soft_hyphen_at_a_line_end_joins(tmp_path):
     doc = pymupdf.open()
     page = doc.new_page()
@@ -171,7 +170,6 @@ def test_compose_accents(tex, text):
     assert compose_accents(tex) == text
 
 
-@pytest.mark.skipif(not DEJAVU.is_file(), reason="needs DejaVuSans.ttf for the spacing accents")
 def test_tex_accents_in_a_highlight_are_composed(tmp_path):
     doc = pymupdf.open()
     page = doc.new_page()
