@@ -19,8 +19,8 @@ class Line:
 class PageText:
     """A page's text, extracted once and only as far as it is asked for.
 
-    Line boxes (for reading order) come from MuPDF's "dict", which has no per-character data;
-    characters are extracted only for the lines an annotation covers (`chars_of_lines`).
+    Line boxes (for reading order) come straight from MuPDF's text page; characters are extracted
+    only for the lines an annotation covers (`chars_of_lines`).
     """
 
     def __init__(self, page):
@@ -40,26 +40,27 @@ class PageText:
         return self.textpage.extractText()
 
     @cached_property
-    def lines(self) -> list[Line]:
-        """Text lines in reading order."""
-        lines = [Line(tuple(line["bbox"])) for block in self.spans["blocks"] for line in block.get("lines", ())
-                 if any(s["text"].strip() for s in line["spans"])]
-        return reading_order(lines, self.page.rect.x0, self.page.rect.x1)
+    def _read(self) -> tuple[list[Line], list[tuple]]:
+        return _read_lines(self.textpage.this.m_internal)
 
     @cached_property
-    def _by_top(self) -> tuple[list[float], list[int], float]:
-        """The lines' tops in ascending order, their ranks in reading order, and the tallest line's height."""
-        ranked = sorted((line.bbox[1], rank) for rank, line in enumerate(self.lines))
-        tallest = max((line.bbox[3] - line.bbox[1] for line in self.lines), default=0.0)
-        return [top for top, _ in ranked], [rank for _, rank in ranked], tallest
+    def lines(self) -> list[Line]:
+        """Text lines in reading order."""
+        return reading_order(self._read[0], self.page.rect.x0, self.page.rect.x1)
+
+    @cached_property
+    def _lines_by_top(self) -> _ByTop:
+        return _ByTop([line.bbox for line in self.lines])
+
+    @cached_property
+    def _all_by_top(self) -> _ByTop:
+        return _ByTop(self._read[1])
 
     def lines_across(self, top: float, bottom: float) -> list[Line]:
         """The lines that reach into the band between heights `top` and `bottom`, in reading order."""
-        tops, ranks, tallest = self._by_top
-        first = bisect_right(tops, top - tallest - 1)  # lines starting higher end above the band
-        last = bisect_left(tops, bottom)  # lines starting at or below its bottom lie under it
         lines = self.lines
-        return [lines[r] for r in sorted(ranks[first:last]) if lines[r].bbox[3] > top and lines[r].bbox[1] < bottom]
+        return [lines[r] for r in self._lines_by_top.near(top, bottom)
+                if lines[r].bbox[3] > top and lines[r].bbox[1] < bottom]
 
     def chars_of_lines(self, boxes: list[tuple]) -> dict[tuple, list]:
         """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes (and of others near them).
@@ -67,7 +68,8 @@ class PageText:
         MuPDF's rawdict keeps only the characters that overlap the text page's mediabox, so the
         mediabox is narrowed to the union of the boxes for this one call: that skips building every
         character of the page, and unlike get_text(clip=...) does not interpret the page again. The
-        union holds the lines whole, so their boxes come out as in `lines`.
+        union holds the lines whole. rawdict lists the lines whose box crosses the mediabox, in
+        MuPDF's order: that is how each is known to be one of `lines`.
         """
         from pymupdf import mupdf
 
@@ -81,11 +83,70 @@ class PageText:
             raw = _blocks(self.textpage, raw=True)
         finally:
             stext.mediabox = whole.internal()
+        found = [line for block in raw["blocks"] for line in block.get("lines", ())]
+        crossing = self._crossing(area.x0, area.y0, area.x1, area.y1)  # as MuPDF compares: in single precision
+        if len(crossing) != len(found):  # not as MuPDF's text page was read: its own boxes, whole lines only
+            crossing = [tuple(line["bbox"]) for line in found]
         rows: dict[tuple, list] = {}
-        for block in raw["blocks"]:
-            for line in block.get("lines", ()):
-                rows.setdefault(tuple(line["bbox"]), []).extend(c for span in line["spans"] for c in span["chars"])
+        for box, line in zip(crossing, found):
+            rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
         return rows
+
+    def _crossing(self, x0: float, y0: float, x1: float, y1: float) -> list[tuple]:
+        """The boxes of the text page's lines that cross the rectangle, in MuPDF's order."""
+        boxes = self._read[1]
+        return [boxes[i] for i in self._all_by_top.near(y0, y1)
+                if max(boxes[i][0], x0) < min(boxes[i][2], x1) and max(boxes[i][1], y0) < min(boxes[i][3], y1)]
+
+
+class _ByTop:
+    """Boxes found by height: their tops in ascending order, with the tallest box's height."""
+
+    def __init__(self, boxes: list[tuple]):
+        ranked = sorted((box[1], i) for i, box in enumerate(boxes))
+        self.tops = [top for top, _ in ranked]
+        self.order = [i for _, i in ranked]
+        self.tallest = max((box[3] - box[1] for box in boxes), default=0.0)
+
+    def near(self, top: float, bottom: float) -> list[int]:
+        """Indexes, ascending, of the boxes that may reach into the band between `top` and `bottom`."""
+        first = bisect_right(self.tops, top - self.tallest - 1)  # boxes starting higher end above the band
+        last = bisect_left(self.tops, bottom)  # boxes starting at or below its bottom lie under it
+        return sorted(self.order[first:last])
+
+
+def _read_lines(stext) -> tuple[list[Line], list[tuple]]:
+    """A text page's lines that hold more than whitespace, and the boxes of all its lines (whitespace
+    too), in MuPDF's order, read from MuPDF's own structures.
+
+    The boxes are MuPDF's, from its fonts' ascender to their descender. PyMuPDF's "dict" stretches
+    many characters' boxes to the font size (JM_char_quad; 40% of the corpora's lines come out up to
+    1 pt taller) and makes a Python dict per span, three times the cost of this walk on a page of
+    dense text. Every corpus file gives the same texts in the same order with either.
+    """
+    from pymupdf import _mupdf, mupdf
+
+    # The block's u.t.first_line has no getter: the C++ FzStextBlock's iterator reaches it (the raw
+    # calls skip two Python wrappers, a third of the walk's time on pages of one-line blocks).
+    wrap, begin, first_line = _mupdf.new_FzStextBlock, _mupdf.FzStextBlock_begin, _mupdf.FzStextBlockIterator_m_internal_get
+    lines: list[Line] = []
+    boxes: list[tuple] = []
+    block = stext.first_block
+    while block is not None:
+        if block.type == mupdf.FZ_STEXT_BLOCK_TEXT:
+            line = first_line(begin(wrap(block)))
+            while line is not None:
+                r = line.bbox
+                box = (r.x0, r.y0, r.x1, r.y1)
+                boxes.append(box)
+                char = line.first_char
+                while char is not None and chr(char.c).isspace():
+                    char = char.next
+                if char is not None:
+                    lines.append(Line(box))
+                line = line.next
+        block = block.next
+    return lines, boxes
 
 
 def _blocks(textpage, raw: bool) -> dict:
