@@ -14,7 +14,7 @@ from pathlib import Path
 
 from studykit.errors import UserError
 from studykit.model import Annotation, Paper, Reply
-from studykit.sources.pdf_layout import Line, PageText
+from studykit.sources.pdf_layout import PageText
 from studykit.sources.pdf_metadata import fill_metadata, paper_id, parse_pdf_date, title_from_page
 from studykit.sources.pdf_open import one_line, open_pdf
 from studykit.sources.pdf_pictures import Pictures, mark_area
@@ -73,6 +73,7 @@ class _Reader:
         self.page_count = doc.page_count
         self.warnings: list[str] = []
         self.pictures = Pictures(self.warn, draw=pictures)
+        self.labelled = bool(doc.get_page_labels())  # else every page's label is its number: not asked page by page
         # Only page 1 (metadata) and the page being read are kept: MuPDF slows down as open pages pile up.
         self._kept: dict[int, PageText] = {}
         self._page_words: dict[int, set[str]] = {}
@@ -111,7 +112,7 @@ class _Reader:
         if not annots:
             return []
         page_no = n + 1
-        label = page.get_label() or str(page_no)
+        label = (page.get_label() if self.labelled else "") or str(page_no)
         result: dict[int, Annotation] = {}  # by xref, for replies to find their parent
         replies = []
         for annot in annots:
@@ -155,8 +156,7 @@ class _Reader:
         )
         if kind in PICTURE_KINDS:
             a.image, a.notice = self.pictures.picture(annot, kind, place, page_no)
-        lines = page_text.lines
-        a.sort_key = (page_no, *_position(rects[0], lines)) if rects else (page_no, len(lines), True, 0, 0, 0)
+        a.sort_key = (page_no, *_position(rects[0], page_text)) if rects else (page_no, len(page_text.lines), True, 0, 0, 0)
         return a
 
     def _text_under(self, quads, page_text: PageText) -> str:
@@ -164,16 +164,17 @@ class _Reader:
         top, bottom = min(q[1] for q in quads), max(q[3] for q in quads)
         hit_lines = []  # (line, the quads crossing it), in reading order
         for line in page_text.lines_across(top, bottom):
-            lx0, ly0, lx1, ly1 = line.bbox
+            lx0, ly0, lx1, ly1 = line
             hits = [q for q in quads if q[0] < lx1 and q[2] > lx0 and q[1] < ly1 and q[3] > ly0]
             if hits:
                 hit_lines.append((line, hits))
         if not hit_lines:
             return ""
-        rows = page_text.chars_of_lines([line.bbox for line, _ in hit_lines])
+        # Characters left of every quad cannot be chosen; those after the last chosen one tell a line-end hyphen.
+        rows = page_text.chars_of_lines([line for line, _ in hit_lines], left=min(q[0] for q in quads))
         pieces: list[tuple[str, str]] = []  # (text, the hyphen that ends its line right after it)
         for line, hits in hit_lines:
-            chars = rows.pop(line.bbox, ())  # lines with the same box (overprinted text) share one entry
+            chars = rows.pop(line, ())  # lines with the same box (overprinted text) share one entry
             chosen = _chosen(chars, hits)
             if not chosen:
                 continue
@@ -243,27 +244,29 @@ def _color(components) -> str | None:
     return "#" + "".join(f"{round(max(0.0, min(1.0, v)) * 255):02x}" for v in components[:3])
 
 
-def _position(rect, lines: list[Line]) -> tuple:
+def _position(rect, page_text: PageText) -> tuple:
     """Where an annotation sits in the page's reading order: at the line nearest its top-left corner."""
     x, y = rect[0], rect[1]
+    lines = page_text.lines
     if not lines:
         return (0, y, x)
 
-    rank, nearest = 0, float("inf")  # the first line in reading order among the nearest
-    for i, ln in enumerate(lines):
-        lx0, ly0, lx1, ly1 = ln.bbox
-        dx = lx0 - x if x < lx0 else x - lx1 if x > lx1 else 0.0
-        dy = ly0 - y if y < ly0 else y - ly1 if y > ly1 else 0.0
-        distance = dx * dx + dy * dy
-        if distance < nearest:
-            rank, nearest = i, distance
-            if nearest == 0:  # on the line: none can be nearer, nor earlier
-                break
+    holding = page_text.lines_at(x, y)
+    if holding:  # on a line (a mark on its text): the first such line in reading order
+        rank = holding[0]
+    else:  # the first line in reading order among the nearest
+        rank, nearest = 0, float("inf")
+        for i, (lx0, ly0, lx1, ly1) in enumerate(lines):
+            dx = lx0 - x if x < lx0 else x - lx1 if x > lx1 else 0.0
+            dy = ly0 - y if y < ly0 else y - ly1 if y > ly1 else 0.0
+            distance = dx * dx + dy * dy
+            if distance < nearest:
+                rank, nearest = i, distance
     line = lines[rank]
     # Points below their nearest line (notes under the last line) come after the marks on it;
     # points beyond a line's ends (notes in the margin) sort by the end they are closest to.
-    below = y > line.bbox[3]
-    return (rank, below, min(max(x, line.bbox[0]), line.bbox[2]), y, x)
+    below = y > line[3]
+    return (rank, below, min(max(x, line[0]), line[2]), y, x)
 
 
 def _chosen(chars: list[dict], quads: list) -> list[int]:

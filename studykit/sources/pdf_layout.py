@@ -5,15 +5,12 @@ from __future__ import annotations
 import gc
 import statistics
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
 from functools import cached_property
 
 TEXT_FLAGS = 2 | 64  # pymupdf.TEXT_PRESERVE_WHITESPACE | TEXT_MEDIABOX_CLIP (no images: faster)
 
 
-@dataclass
-class Line:
-    bbox: tuple[float, float, float, float]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1: a text line's box, in reading order or MuPDF's
 
 
 class PageText:
@@ -40,54 +37,59 @@ class PageText:
         return self.textpage.extractText()
 
     @cached_property
-    def _read(self) -> tuple[list[Line], list[tuple]]:
+    def _read(self) -> tuple[list[Box], list[Box]]:
         return _read_lines(self.textpage.this.m_internal)
 
     @cached_property
-    def lines(self) -> list[Line]:
+    def lines(self) -> list[Box]:
         """Text lines in reading order."""
         return reading_order(self._read[0], self.page.rect.x0, self.page.rect.x1)
 
     @cached_property
     def _lines_by_top(self) -> _ByTop:
-        return _ByTop([line.bbox for line in self.lines])
+        return _ByTop(self.lines)
 
     @cached_property
     def _all_by_top(self) -> _ByTop:
         return _ByTop(self._read[1])
 
-    def lines_across(self, top: float, bottom: float) -> list[Line]:
+    def lines_at(self, x: float, y: float) -> list[int]:
+        """The ranks in reading order, ascending, of the lines whose box holds the point."""
+        lines = self.lines
+        return [r for r in self._lines_by_top.near(y, y, inclusive=True)
+                if lines[r][0] <= x <= lines[r][2] and lines[r][1] <= y <= lines[r][3]]
+
+    def lines_across(self, top: float, bottom: float) -> list[Box]:
         """The lines that reach into the band between heights `top` and `bottom`, in reading order."""
         lines = self.lines
         return [lines[r] for r in self._lines_by_top.near(top, bottom)
-                if lines[r].bbox[3] > top and lines[r].bbox[1] < bottom]
+                if lines[r][3] > top and lines[r][1] < bottom]
 
-    def chars_of_lines(self, boxes: list[tuple]) -> dict[tuple, list]:
-        """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes (and of others near them).
+    def chars_of_lines(self, boxes: list[Box], left: float = float("-inf")) -> dict[Box, list]:
+        """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes from `left` rightwards
+        (and of other lines near them).
 
         MuPDF's rawdict keeps only the characters that overlap the text page's mediabox, so the
         mediabox is narrowed to the union of the boxes for this one call: that skips building every
-        character of the page, and unlike get_text(clip=...) does not interpret the page again. The
-        union holds the lines whole. rawdict lists the lines whose box crosses the mediabox, in
-        MuPDF's order: that is how each is known to be one of `lines`.
+        character of the page, and unlike get_text(clip=...) does not interpret the page again.
+        rawdict lists the lines whose box crosses the mediabox, in MuPDF's order: that is how each is
+        known to be one of `lines`.
         """
-        from pymupdf import mupdf
-
-        stext = self.textpage.this.m_internal
-        whole = mupdf.FzRect(stext.mediabox)
-        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-        x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-        area = mupdf.FzRect(x0 - 1, y0 - 1, x1 + 1, y1 + 1)
-        stext.mediabox = area.internal()
+        narrow = (max(min(b[0] for b in boxes), left) - 1, min(b[1] for b in boxes) - 1,
+                  max(b[2] for b in boxes) + 1, max(b[3] for b in boxes) + 1)
+        mediabox = self.textpage.this.m_internal.mediabox  # the text page's own rectangle, changed in place
+        whole = (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)
         try:
+            mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = narrow
+            area = (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)  # as MuPDF compares: single precision
             raw = _blocks(self.textpage, raw=True)
         finally:
-            stext.mediabox = whole.internal()
+            mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = whole
         found = [line for block in raw["blocks"] for line in block.get("lines", ())]
-        crossing = self._crossing(area.x0, area.y0, area.x1, area.y1)  # as MuPDF compares: in single precision
+        crossing = self._crossing(*area)
         if len(crossing) != len(found):  # not as MuPDF's text page was read: its own boxes, whole lines only
             crossing = [tuple(line["bbox"]) for line in found]
-        rows: dict[tuple, list] = {}
+        rows: dict[Box, list] = {}
         for box, line in zip(crossing, found):
             rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
         return rows
@@ -108,14 +110,15 @@ class _ByTop:
         self.order = [i for _, i in ranked]
         self.tallest = max((box[3] - box[1] for box in boxes), default=0.0)
 
-    def near(self, top: float, bottom: float) -> list[int]:
-        """Indexes, ascending, of the boxes that may reach into the band between `top` and `bottom`."""
+    def near(self, top: float, bottom: float, inclusive: bool = False) -> list[int]:
+        """Indexes, ascending, of the boxes that may reach into the band between `top` and `bottom`
+        (inclusive: also those starting at `bottom`)."""
         first = bisect_right(self.tops, top - self.tallest - 1)  # boxes starting higher end above the band
-        last = bisect_left(self.tops, bottom)  # boxes starting at or below its bottom lie under it
+        last = (bisect_right if inclusive else bisect_left)(self.tops, bottom)  # boxes starting lower lie under it
         return sorted(self.order[first:last])
 
 
-def _read_lines(stext) -> tuple[list[Line], list[tuple]]:
+def _read_lines(stext) -> tuple[list[Box], list[Box]]:
     """A text page's lines that hold more than whitespace, and the boxes of all its lines (whitespace
     too), in MuPDF's order, read from MuPDF's own structures.
 
@@ -129,7 +132,7 @@ def _read_lines(stext) -> tuple[list[Line], list[tuple]]:
     # The block's u.t.first_line has no getter: the C++ FzStextBlock's iterator reaches it (the raw
     # calls skip two Python wrappers, a third of the walk's time on pages of one-line blocks).
     wrap, begin, first_line = _mupdf.new_FzStextBlock, _mupdf.FzStextBlock_begin, _mupdf.FzStextBlockIterator_m_internal_get
-    lines: list[Line] = []
+    lines: list[Box] = []
     boxes: list[tuple] = []
     block = stext.first_block
     while block is not None:
@@ -143,7 +146,7 @@ def _read_lines(stext) -> tuple[list[Line], list[tuple]]:
                 while char is not None and chr(char.c).isspace():
                     char = char.next
                 if char is not None:
-                    lines.append(Line(box))
+                    lines.append(box)
                 line = line.next
         block = block.next
     return lines, boxes
@@ -189,7 +192,7 @@ def page_textpage(page):
     return textpage
 
 
-def reading_order(lines: list[Line], x0: float, x1: float) -> list[Line]:
+def reading_order(lines: list[Box], x0: float, x1: float) -> list[Box]:
     """Lines in reading order: columns are found per region of the page, not for the whole page.
 
     A region with a gutter reads column by column, cut into bands by lines that span the gutter (a
@@ -205,17 +208,17 @@ def reading_order(lines: list[Line], x0: float, x1: float) -> list[Line]:
         top, bottom = split
         return reading_order(top, x0, x1) + reading_order(bottom, x0, x1)
     g0, g1 = gutter
-    ordered: list[Line] = []
-    left: list[Line] = []
-    right: list[Line] = []
+    ordered: list[Box] = []
+    left: list[Box] = []
+    right: list[Box] = []
 
     def flush() -> None:
         ordered.extend(reading_order(left, x0, g0) + reading_order(right, g1, x1))
         left.clear()
         right.clear()
 
-    for line in sorted(lines, key=lambda ln: ln.bbox[1]):
-        lx0, _, lx1, _ = line.bbox
+    for line in sorted(lines, key=lambda ln: ln[1]):
+        lx0, _, lx1, _ = line
         if lx1 <= g0 + 1:
             left.append(line)
         elif lx0 >= g1 - 1:
@@ -227,23 +230,23 @@ def reading_order(lines: list[Line], x0: float, x1: float) -> list[Line]:
     return ordered
 
 
-def rows(lines: list[Line]) -> list[Line]:
+def rows(lines: list[Box]) -> list[Box]:
     """Lines top to bottom; lines whose vertical middles fall within one row's height read left to right."""
-    out: list[Line] = []
-    row: list[Line] = []
+    out: list[Box] = []
+    row: list[Box] = []
     top = bottom = 0.0
-    for line in sorted(lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
-        middle = (line.bbox[1] + line.bbox[3]) / 2
+    for line in sorted(lines, key=lambda ln: (ln[1] + ln[3]) / 2):
+        middle = (line[1] + line[3]) / 2
         if row and top <= middle <= bottom:
             row.append(line)
             continue
-        out.extend(sorted(row, key=lambda ln: ln.bbox[0]))
-        row, top, bottom = [line], line.bbox[1], line.bbox[3]
-    out.extend(sorted(row, key=lambda ln: ln.bbox[0]))
+        out.extend(sorted(row, key=lambda ln: ln[0]) if len(row) > 1 else row)
+        row, top, bottom = [line], line[1], line[3]
+    out.extend(sorted(row, key=lambda ln: ln[0]))
     return out
 
 
-def _split_off_columns(lines: list[Line], x0: float, x1: float) -> tuple[list[Line], list[Line]] | None:
+def _split_off_columns(lines: list[Box], x0: float, x1: float) -> tuple[list[Box], list[Box]] | None:
     """(above, below) a wide horizontal gap such that one side has columns; None if no gap does.
 
     Only gaps wider than a line's height are tried (a paragraph break, the space under a title),
@@ -251,32 +254,32 @@ def _split_off_columns(lines: list[Line], x0: float, x1: float) -> tuple[list[Li
     """
     if len(lines) < 12:
         return None
-    ordered = sorted(lines, key=lambda ln: ln.bbox[1])
-    height = statistics.median(ln.bbox[3] - ln.bbox[1] for ln in ordered)
-    reach = ordered[0].bbox[3]
+    ordered = sorted(lines, key=lambda ln: ln[1])
+    height = statistics.median(ln[3] - ln[1] for ln in ordered)
+    reach = ordered[0][3]
     for i in range(1, len(ordered)):
-        if ordered[i].bbox[1] - reach > height:
+        if ordered[i][1] - reach > height:
             above, below = ordered[:i], ordered[i:]
             if _find_gutter(below, x0, x1) is not None or _find_gutter(above, x0, x1) is not None:
                 return above, below
-        reach = max(reach, ordered[i].bbox[3])
+        reach = max(reach, ordered[i][3])
     return None
 
 
-def _find_gutter(lines: list[Line], x0: float, x1: float) -> tuple[float, float] | None:
+def _find_gutter(lines: list[Box], x0: float, x1: float) -> tuple[float, float] | None:
     """The widest vertical strip in the middle of [x0, x1] that few text lines cross, with text on both sides.
 
     Only lines of some length count: table cells and figure labels are short and sit anywhere.
     """
     width = x1 - x0
-    text = [ln for ln in lines if ln.bbox[2] - ln.bbox[0] >= 0.15 * width]
+    text = [ln for ln in lines if ln[2] - ln[0] >= 0.15 * width]
     if len(text) < 6:
         return None
-    edges = sorted({round(v) for ln in text for v in (ln.bbox[0], ln.bbox[2])
+    edges = sorted({round(v) for ln in text for v in (ln[0], ln[2])
                     if x0 + 0.2 * width <= v <= x1 - 0.2 * width})
     need = max(3, len(text) // 8)
-    ends = sorted(ln.bbox[2] for ln in text)  # counted by bisection: this runs for every gap between edges
-    starts = sorted(ln.bbox[0] for ln in text)
+    ends = sorted(ln[2] for ln in text)  # counted by bisection: this runs for every gap between edges
+    starts = sorted(ln[0] for ln in text)
     best = None
     for a, b in zip(edges, edges[1:]):
         if b - a < 4:

@@ -308,7 +308,7 @@ def test_the_lines_under_a_band_are_those_a_walk_over_every_line_finds(tmp_path)
     assert len(lines) == 30
     for top in range(0, 800, 7):
         for height in (0.5, 3, 11, 40, 300):
-            walked = [ln for ln in lines if ln.bbox[3] > top and ln.bbox[1] < top + height]
+            walked = [ln for ln in lines if ln[3] > top and ln[1] < top + height]
             assert page_text.lines_across(top, top + height) == walked
 
 
