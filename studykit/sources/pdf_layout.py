@@ -7,10 +7,9 @@ import statistics
 from bisect import bisect_left, bisect_right
 from functools import cached_property
 
+from studykit.sources.pdf_stext import Box, read_lines
+
 TEXT_FLAGS = 2 | 64  # pymupdf.TEXT_PRESERVE_WHITESPACE | TEXT_MEDIABOX_CLIP (no images: faster)
-
-
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1: a text line's box, in reading order or MuPDF's
 
 
 class PageText:
@@ -38,7 +37,7 @@ class PageText:
 
     @cached_property
     def _read(self) -> tuple[list[Box], list[Box]]:
-        return _read_lines(self.textpage.this.m_internal)
+        return read_lines(self.textpage.this.m_internal)
 
     @cached_property
     def lines(self) -> list[Box]:
@@ -116,40 +115,6 @@ class _ByTop:
         first = bisect_right(self.tops, top - self.tallest - 1)  # boxes starting higher end above the band
         last = (bisect_right if inclusive else bisect_left)(self.tops, bottom)  # boxes starting lower lie under it
         return sorted(self.order[first:last])
-
-
-def _read_lines(stext) -> tuple[list[Box], list[Box]]:
-    """A text page's lines that hold more than whitespace, and the boxes of all its lines (whitespace
-    too), in MuPDF's order, read from MuPDF's own structures.
-
-    The boxes are MuPDF's, from its fonts' ascender to their descender. PyMuPDF's "dict" stretches
-    many characters' boxes to the font size (JM_char_quad; 40% of the corpora's lines come out up to
-    1 pt taller) and makes a Python dict per span, three times the cost of this walk on a page of
-    dense text. Every corpus file gives the same texts in the same order with either.
-    """
-    from pymupdf import _mupdf, mupdf
-
-    # The block's u.t.first_line has no getter: the C++ FzStextBlock's iterator reaches it (the raw
-    # calls skip two Python wrappers, a third of the walk's time on pages of one-line blocks).
-    wrap, begin, first_line = _mupdf.new_FzStextBlock, _mupdf.FzStextBlock_begin, _mupdf.FzStextBlockIterator_m_internal_get
-    lines: list[Box] = []
-    boxes: list[tuple] = []
-    block = stext.first_block
-    while block is not None:
-        if block.type == mupdf.FZ_STEXT_BLOCK_TEXT:
-            line = first_line(begin(wrap(block)))
-            while line is not None:
-                r = line.bbox
-                box = (r.x0, r.y0, r.x1, r.y1)
-                boxes.append(box)
-                char = line.first_char
-                while char is not None and chr(char.c).isspace():
-                    char = char.next
-                if char is not None:
-                    lines.append(box)
-                line = line.next
-        block = block.next
-    return lines, boxes
 
 
 def _blocks(textpage, raw: bool) -> dict:
