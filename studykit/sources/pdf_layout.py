@@ -237,24 +237,27 @@ def _find_gutter(lines: list[Box], x0: float, x1: float) -> tuple[float, float] 
     Only lines of some length count: table cells and figure labels are short and sit anywhere.
     """
     width = x1 - x0
-    text = [ln for ln in lines if ln[2] - ln[0] >= 0.15 * width]
-    if len(text) < 6:
+    shortest = 0.15 * width
+    text = [ln for ln in lines if ln[2] - ln[0] >= shortest]
+    n = len(text)
+    if n < 6:
         return None
-    edges = sorted({round(v) for ln in text for v in (ln[0], ln[2])
-                    if x0 + 0.2 * width <= v <= x1 - 0.2 * width})
-    need = max(3, len(text) // 8)
-    ends = sorted(ln[2] for ln in text)  # counted by bisection: this runs for every gap between edges
-    starts = sorted(ln[0] for ln in text)
+    ends = sorted([ln[2] for ln in text])  # counted by bisection: this runs for every gap between edges
+    starts = sorted([ln[0] for ln in text])
+    lo, hi = x0 + 0.2 * width, x1 - 0.2 * width
+    edges = sorted({round(v) for v in starts + ends if lo <= v <= hi})
+    need = max(3, n // 8)
+    middle = (x0 + x1) / 2
     best = None
     for a, b in zip(edges, edges[1:]):
         if b - a < 4:
             continue
         left = bisect_right(ends, a + 1)  # lines ending left of the strip
-        right = len(text) - bisect_left(starts, b - 1)  # lines starting right of it
-        crossing = len(text) - left - right
+        right = n - bisect_left(starts, b - 1)  # lines starting right of it
+        crossing = n - left - right
         if left < need or right < need or crossing > 0.15 * min(left, right):
             continue
-        score = (crossing, -(b - a), abs((a + b) / 2 - (x0 + x1) / 2))
+        score = (crossing, a - b, abs((a + b) / 2 - middle))
         if best is None or score < best[0]:
             best = (score, (a, b))
     return best[1] if best else None

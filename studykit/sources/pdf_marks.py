@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pymupdf import Rect, mupdf
+from pymupdf import Rect, _mupdf, mupdf
 
 _SKIPPED = (mupdf.PDF_ANNOT_LINK, mupdf.PDF_ANNOT_POPUP, mupdf.PDF_ANNOT_WIDGET)  # as Page.annots()
 _NAMES = {key: mupdf.PdfObj(getattr(mupdf, f"PDF_ENUM_NAME_{key}"))  # kept alive: the pointers below are theirs
           for key in ("Vertices", "L", "QuadPoints", "InkList", "C", "IC", "IRT", "Popup", "T", "M")}
 _NAME = {key: obj.m_internal for key, obj in _NAMES.items()}
 _POINT_KEYS = [_NAME["Vertices"], _NAME["L"], _NAME["QuadPoints"]]  # then "CL", then the 2-level InkList
-_get, _gets, _at, _len = mupdf.ll_pdf_dict_get, mupdf.ll_pdf_dict_gets, mupdf.ll_pdf_array_get, mupdf.ll_pdf_array_len
-_real, _num, _text = mupdf.ll_pdf_to_real, mupdf.ll_pdf_to_num, mupdf.ll_pdf_to_text_string
+# The SWIG functions themselves: pymupdf.mupdf's ll_* wrappers only pass their arguments on, at a Python
+# call each (this runs for every number of every annotation).
+_get, _gets, _at, _len = _mupdf.ll_pdf_dict_get, _mupdf.ll_pdf_dict_gets, _mupdf.ll_pdf_array_get, _mupdf.ll_pdf_array_len
+_real, _num, _text = _mupdf.ll_pdf_to_real, _mupdf.ll_pdf_to_num, _mupdf.ll_pdf_to_text_string
 
 
 class PageMarks:
@@ -121,7 +123,7 @@ class Mark:
 
 
 def _points(array, ctm) -> list[tuple[float, float]]:
-    transform, real = mupdf.ll_fz_transform_point_xy, mupdf.ll_pdf_array_get_real  # pdf_to_real(pdf_array_get())
+    transform, real = _mupdf.ll_fz_transform_point_xy, _mupdf.ll_pdf_array_get_real  # pdf_to_real(pdf_array_get())
     out = []
     for i in range(0, _len(array), 2):
         p = transform(real(array, i), real(array, i + 1), ctm)
