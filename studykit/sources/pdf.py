@@ -251,17 +251,7 @@ def _position(rect, page_text: PageText) -> tuple:
     if not lines:
         return (0, y, x)
 
-    holding = page_text.lines_at(x, y)
-    if holding:  # on a line (a mark on its text): the first such line in reading order
-        rank = holding[0]
-    else:  # the first line in reading order among the nearest
-        rank, nearest = 0, float("inf")
-        for i, (lx0, ly0, lx1, ly1) in enumerate(lines):
-            dx = lx0 - x if x < lx0 else x - lx1 if x > lx1 else 0.0
-            dy = ly0 - y if y < ly0 else y - ly1 if y > ly1 else 0.0
-            distance = dx * dx + dy * dy
-            if distance < nearest:
-                rank, nearest = i, distance
+    rank = page_text.nearest(x, y)
     line = lines[rank]
     # Points below their nearest line (notes under the last line) come after the marks on it;
     # points beyond a line's ends (notes in the margin) sort by the end they are closest to.

@@ -52,11 +52,33 @@ class PageText:
     def _all_by_top(self) -> _ByTop:
         return _ByTop(self._read[1])
 
-    def lines_at(self, x: float, y: float) -> list[int]:
-        """The ranks in reading order, ascending, of the lines whose box holds the point."""
-        lines = self.lines
-        return [r for r in self._lines_by_top.near(y, y, inclusive=True)
-                if lines[r][0] <= x <= lines[r][2] and lines[r][1] <= y <= lines[r][3]]
+    def nearest(self, x: float, y: float) -> int:
+        """The rank in reading order of the first line among those nearest the point.
+
+        Lines are visited by how far their top lies from the point, both ways, and the visit stops
+        where no line further on can be nearer: a note in the margin weighs a few lines, not the page's.
+        """
+        lines, by_top = self.lines, self._lines_by_top
+        tops, order, reach = by_top.tops, by_top.order, by_top.tallest + 1
+        under = bisect_right(tops, y)  # tops[under:] start below the point, tops[:under] at or above it
+        over = under - 1
+        best, rank = float("inf"), 0
+        while under < len(tops) or over >= 0:
+            if over < 0 or (under < len(tops) and tops[under] - y <= max(0.0, y - tops[over] - reach)):
+                gap, i = tops[under] - y, order[under]
+                under += 1
+            else:  # a line starting above reaches at most `reach` down
+                gap, i = max(0.0, y - tops[over] - reach), order[over]
+                over -= 1
+            if gap * gap > best:
+                break
+            lx0, ly0, lx1, ly1 = lines[i]
+            dx = lx0 - x if x < lx0 else x - lx1 if x > lx1 else 0.0
+            dy = ly0 - y if y < ly0 else y - ly1 if y > ly1 else 0.0
+            distance = dx * dx + dy * dy
+            if distance < best or (distance == best and i < rank):
+                best, rank = distance, i
+        return rank
 
     def lines_across(self, top: float, bottom: float) -> list[Box]:
         """The lines that reach into the band between heights `top` and `bottom`, in reading order."""
@@ -109,11 +131,10 @@ class _ByTop:
         self.order = [i for _, i in ranked]
         self.tallest = max((box[3] - box[1] for box in boxes), default=0.0)
 
-    def near(self, top: float, bottom: float, inclusive: bool = False) -> list[int]:
-        """Indexes, ascending, of the boxes that may reach into the band between `top` and `bottom`
-        (inclusive: also those starting at `bottom`)."""
+    def near(self, top: float, bottom: float) -> list[int]:
+        """Indexes, ascending, of the boxes that may reach into the band between `top` and `bottom`."""
         first = bisect_right(self.tops, top - self.tallest - 1)  # boxes starting higher end above the band
-        last = (bisect_right if inclusive else bisect_left)(self.tops, bottom)  # boxes starting lower lie under it
+        last = bisect_left(self.tops, bottom)  # boxes starting at or below its bottom lie under it
         return sorted(self.order[first:last])
 
 

@@ -312,6 +312,34 @@ def test_the_lines_under_a_band_are_those_a_walk_over_every_line_finds(tmp_path)
             assert page_text.lines_across(top, top + height) == walked
 
 
+def _nearest_by_walking(lines, x, y) -> int:
+    """The first line in reading order among the nearest the point, every line measured."""
+    rank, nearest = 0, float("inf")
+    for i, (lx0, ly0, lx1, ly1) in enumerate(lines):
+        dx = lx0 - x if x < lx0 else x - lx1 if x > lx1 else 0.0
+        dy = ly0 - y if y < ly0 else y - ly1 if y > ly1 else 0.0
+        if dx * dx + dy * dy < nearest:
+            rank, nearest = i, dx * dx + dy * dy
+    return rank
+
+
+def test_the_nearest_line_is_the_one_a_walk_over_every_line_finds(tmp_path):
+    from studykit.sources.pdf_layout import PageText
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for i, size in enumerate([24, 9, 9, 14, 9, 30, 9, 9, 11, 9] * 3):  # lines of many heights, two columns
+        page.insert_text((54 + 264 * (i % 2), 60 + 24 * i), f"line {i} of some words", fontsize=size)
+    page.insert_text((54, 60), "overprinted", fontsize=9)  # a line on another: equally near, by rank
+    page_text = PageText(pymupdf.open(_save(doc, tmp_path / "near.pdf"))[0])
+    lines = page_text.lines
+    points = [(x, y) for x in range(-40, 700, 13) for y in range(-40, 850, 11)]
+    points += [(lines[3][0], lines[3][1]), (lines[3][2], lines[3][3]), (float("inf"), 300.0), (300.0, float("-inf")),
+               (float("nan"), 200.0), (100.0, float("nan"))]  # corners, and what a broken file gives
+    for x, y in points:
+        assert page_text.nearest(x, y) == _nearest_by_walking(lines, x, y), (x, y)
+
+
 # ---------------------------------------------------------------- pictures
 
 
