@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from studykit.errors import UserError
@@ -148,7 +149,7 @@ class _Reader:
             page_label=label,
             text=self._text_under(quads, page_text) if quads else "",
             comment=comment,
-            color=_color(annot.colors.get("stroke") or annot.colors.get("fill")),
+            color=_color(tuple(annot.colors.get("stroke") or annot.colors.get("fill") or ())),
             rects=[(round(r[0], 2), round(r[1], 2), round(r[2], 2), round(r[3], 2)) for r in rects],
             created=parse_pdf_date(info.get("creationDate")),
             modified=parse_pdf_date(info.get("modDate")),
@@ -233,7 +234,8 @@ def _comment(annot, info) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def _color(components) -> str | None:
+@lru_cache(maxsize=64)  # a paper's marks share a handful of colours
+def _color(components: tuple[float, ...]) -> str | None:
     if not components:
         return None
     if len(components) == 1:

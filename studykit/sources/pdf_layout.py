@@ -42,7 +42,8 @@ class PageText:
     @cached_property
     def lines(self) -> list[Box]:
         """Text lines in reading order."""
-        return reading_order(self._read[0], self.page.rect.x0, self.page.rect.x1)
+        rect = self.page.rect
+        return reading_order(self._read[0], rect.x0, rect.x1)
 
     @cached_property
     def _lines_by_top(self) -> _ByTop:

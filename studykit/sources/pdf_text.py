@@ -23,6 +23,7 @@ _BEFORE = "".join(c for c in SPACING_TO_COMBINING if c not in _AFTER and c != "`
 # A grave accent is also TeX's opening quote (`like this'), so it is an accent only before a vowel.
 _ACCENT_BEFORE = re.compile(f"(?:([{_BEFORE}])|`(?=[aeiouAEIOU\u0131])) ?([^\\W\\d_])")
 _BELOW = re.compile(f"([^\\W\\d_]?)([{_AFTER}])([^\\W\\d_]?)")
+_ANY_ACCENT = re.compile("[" + re.escape("".join(SPACING_TO_COMBINING)) + "]")
 _TAKES_CEDILLA = set("cCsStT")
 _DOTLESS = {"\u0131": "i", "\u0237": "j"}
 
@@ -33,7 +34,7 @@ _WORD = re.compile(r"[^\W_]+(?:[-\u2010][^\W_]+)*")
 
 def compose_accents(text: str) -> str:
     """'na¨ıve' -> 'naïve', '´ecole' -> 'école', 'c¸a' -> 'ça' (Unicode NFC of the moved accent)."""
-    if not any(c in SPACING_TO_COMBINING for c in text):
+    if not _ANY_ACCENT.search(text):
         return text
 
     def base(letter: str) -> str:
@@ -65,10 +66,9 @@ def clean(text: str) -> str:
 def words(text: str) -> set[str]:
     """The lowercased words of a text, and of each compound also its hyphenated pairs ('state-of-the-art'
     gives 'of-the'); a line-end hyphen and soft hyphens do not make words."""
-    found = set()
-    for word in _WORD.findall(compose_accents(text.replace(SOFT_HYPHEN, ""))):
-        word = word.lower().replace("\u2010", "-")
-        found.add(word)
+    spelled = set(_WORD.findall(compose_accents(text.replace(SOFT_HYPHEN, ""))))  # each word once: pages repeat them
+    found = {word.lower().replace("\u2010", "-") for word in spelled}
+    for word in [w for w in found if "-" in w]:
         parts = word.split("-")
         found.update(f"{a}-{b}" for a, b in zip(parts, parts[1:]))
     return found
