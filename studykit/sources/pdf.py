@@ -219,9 +219,8 @@ def _quads(annot) -> list[tuple[float, float, float, float]]:
     vertices = annot.vertices or []
     quads = []
     for i in range(0, len(vertices) - 3, 4):
-        xs = [p[0] for p in vertices[i:i + 4]]
-        ys = [p[1] for p in vertices[i:i + 4]]
-        quads.append((min(xs), min(ys), max(xs), max(ys)))
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = vertices[i:i + 4]
+        quads.append((min(ax, bx, cx, dx), min(ay, by, cy, dy), max(ax, bx, cx, dx), max(ay, by, cy, dy)))
     return quads
 
 
@@ -270,8 +269,7 @@ def _chosen(chars: list[dict], quads: list) -> list[int]:
         if x1 < left or x0 > right:
             continue
         area = (x1 - x0) * (y1 - y0)
-        for q in quads:
-            qx0, qy0, qx1, qy1 = q[0], q[1], q[2], q[3]
+        for qx0, qy0, qx1, qy1 in quads:
             w = (qx1 if qx1 < x1 else x1) - (qx0 if qx0 > x0 else x0)
             h = (qy1 if qy1 < y1 else y1) - (qy0 if qy0 > y0 else y0)
             if (w > 0 and h > 0 and (area <= 0 or w * h >= 0.5 * area)) or (
@@ -279,5 +277,3 @@ def _chosen(chars: list[dict], quads: list) -> list[int]:
                 chosen.append(i)
                 break
     return chosen
-
-

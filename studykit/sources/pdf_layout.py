@@ -97,10 +97,9 @@ class PageText:
         rawdict lists the lines whose box crosses the mediabox, in MuPDF's order: that is how each is
         known to be one of `lines`.
         """
-        narrow = (max(min(b[0] for b in boxes), left) - 1, min(b[1] for b in boxes) - 1,
-                  max(b[2] for b in boxes) + 1, max(b[3] for b in boxes) + 1)
-        mediabox = self.textpage.this.m_internal.mediabox  # the text page's own rectangle, changed in place
-        whole = (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)
+        x0s, y0s, x1s, y1s = zip(*boxes)
+        narrow = (max(min(x0s), left) - 1, min(y0s) - 1, max(x1s) + 1, max(y1s) + 1)
+        mediabox, whole = self._mediabox
         try:
             mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = narrow
             area = (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)  # as MuPDF compares: single precision
@@ -115,6 +114,12 @@ class PageText:
         for box, line in zip(crossing, found):
             rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
         return rows
+
+    @cached_property
+    def _mediabox(self):
+        """The text page's own rectangle (changed in place by chars_of_lines), and its corners."""
+        mediabox = self.textpage.this.m_internal.mediabox
+        return mediabox, (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)
 
     def _crossing(self, x0: float, y0: float, x1: float, y1: float) -> list[tuple]:
         """The boxes of the text page's lines that cross the rectangle, in MuPDF's order."""
@@ -142,7 +147,7 @@ class _ByTop:
 def _blocks(textpage, raw: bool) -> dict:
     """TextPage.extractDICT (raw: extractRAWDICT) as PyMuPDF builds it, less the page size it adds
     through two Rect objects per call, which studykit does not read (~10 us a call)."""
-    from pymupdf import extra
+    from pymupdf import _extra  # the SWIG function itself: pymupdf.extra's wrapper only passes it on
 
     found: dict = {}
     # The call makes a dict per span (per character in raw), thousands a page, none in a cycle: a
@@ -150,7 +155,7 @@ def _blocks(textpage, raw: bool) -> dict:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        extra.JM_make_textpage_dict(textpage.this.m_internal, found, raw)
+        _extra.JM_make_textpage_dict(textpage.this.m_internal, found, raw)
     finally:
         if collecting:
             gc.enable()
