@@ -27,11 +27,6 @@ class PageText:
         return page_textpage(self.page)
 
     @cached_property
-    def spans(self) -> dict:
-        """MuPDF's "dict": blocks, lines and spans with their text and boxes, no characters."""
-        return _blocks(self.textpage, raw=False)
-
-    @cached_property
     def text(self) -> str:
         return self.textpage.extractText()
 
@@ -89,31 +84,43 @@ class PageText:
 
     def chars_of_lines(self, boxes: list[Box], left: float = float("-inf")) -> dict[Box, list]:
         """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes from `left` rightwards
-        (and of other lines near them).
-
-        MuPDF's rawdict keeps only the characters that overlap the text page's mediabox, so the
-        mediabox is narrowed to the union of the boxes for this one call: that skips building every
-        character of the page, and unlike get_text(clip=...) does not interpret the page again.
-        rawdict lists the lines whose box crosses the mediabox, in MuPDF's order: that is how each is
-        known to be one of `lines`.
-        """
+        (and of other lines near them)."""
         x0s, y0s, x1s, y1s = zip(*boxes)
-        narrow = (max(min(x0s), left) - 1, min(y0s) - 1, max(x1s) + 1, max(y1s) + 1)
+        found, _ = self._lines_in((max(min(x0s), left) - 1, min(y0s) - 1, max(x1s) + 1, max(y1s) + 1), raw=True)
+        rows: dict[Box, list] = {}
+        for box, line in found:
+            rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
+        return rows
+
+    def spans_above(self, bottom: float) -> list[dict]:
+        """MuPDF's "dict" of the lines that end at or above height `bottom`: their spans with text and
+        size, no characters; in MuPDF's order."""
+        _, whole = self._mediabox
+        found, area = self._lines_in((whole[0], whole[1], whole[2], bottom + 1), raw=False)
+        # A line MuPDF ends below the rectangle may have left characters outside it; ending that low,
+        # it would not end above `bottom` whole anyway (PyMuPDF's boxes only ever grow MuPDF's).
+        return [line for box, line in found if box[3] < area[3] and line["bbox"][3] <= bottom]
+
+    def _lines_in(self, narrow: Box, raw: bool) -> tuple[list[tuple[Box, dict]], Box]:
+        """The (MuPDF box, rawdict or dict line) pairs of the lines crossing a rectangle, in MuPDF's
+        order, and the rectangle as MuPDF holds it (in single precision).
+
+        MuPDF's dict keeps only the characters that overlap the text page's mediabox, so the mediabox
+        is narrowed to the rectangle for this one call: that skips building every character of the
+        page, and unlike get_text(clip=...) does not interpret the page again. The dict lists the
+        lines whose box crosses the mediabox, in MuPDF's order: that is how each is known.
+        """
         mediabox, whole = self._mediabox
         try:
             mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = narrow
             area = (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)  # as MuPDF compares: single precision
-            raw = _blocks(self.textpage, raw=True)
+            found = [line for block in _blocks(self.textpage, raw)["blocks"] for line in block.get("lines", ())]
         finally:
             mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = whole
-        found = [line for block in raw["blocks"] for line in block.get("lines", ())]
         crossing = self._crossing(*area)
-        if len(crossing) != len(found):  # not as MuPDF's text page was read: its own boxes, whole lines only
+        if len(crossing) != len(found):  # not as MuPDF's text page was read: the dict's own boxes
             crossing = [tuple(line["bbox"]) for line in found]
-        rows: dict[Box, list] = {}
-        for box, line in zip(crossing, found):
-            rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
-        return rows
+        return list(zip(crossing, found)), area
 
     @cached_property
     def _mediabox(self):

@@ -109,14 +109,10 @@ def authors_after_title(first_text: str, title: str) -> list[str]:
 def title_from_page(page_text: PageText) -> str:
     """The largest text in the top half of the first page."""
     spans = []
-    half = page_text.page.rect.height / 2
-    for block in page_text.spans["blocks"]:
-        for line in block.get("lines", ()):
-            if line["bbox"][3] > half:
-                continue
-            line_text = "".join(s["text"] for s in line["spans"]).strip()
-            if len(line_text) >= 3:
-                spans.append((max(s["size"] for s in line["spans"]), line_text))
+    for line in page_text.spans_above(page_text.page.rect.height / 2):
+        line_text = "".join(s["text"] for s in line["spans"]).strip()
+        if len(line_text) >= 3:
+            spans.append((max(s["size"] for s in line["spans"]), line_text))
     if not spans:
         return ""
     biggest = max(size for size, _ in spans)

@@ -89,3 +89,22 @@ def test_rotated_pages_read_alike(rotation, monkeypatch):
     page.set_rotation(rotation)
     fast, slow = _read_both(page_textpage(page), monkeypatch)
     assert fast == slow and len(fast[0]) == 1
+
+
+@needs_corpus("realworld", "pdfannots")
+def test_the_lines_above_a_height_are_those_of_the_whole_pages_dict():
+    """The title reads the top half of a first page from a narrowed dict: on every corpus page, the
+    same lines with the same spans as PyMuPDF's dict of the whole page gives."""
+    from studykit.sources.pdf_layout import PageText, _blocks
+
+    paths = sorted(corpus("realworld").glob("*.pdf")) + sorted(corpus("pdfannots").glob("*.pdf"))
+    lines = 0
+    for textpage in _pages(paths):
+        page_text = PageText(textpage.parent)
+        page_text.textpage = textpage
+        for bottom in (textpage.parent.rect.height / 2, textpage.parent.rect.height / 3):
+            whole = [line for block in _blocks(textpage, raw=False)["blocks"] for line in block.get("lines", ())
+                     if line["bbox"][3] <= bottom]
+            assert page_text.spans_above(bottom) == whole
+            lines += len(whole)
+    assert lines > 5_000
