@@ -157,7 +157,7 @@ class _Reader:
         )
         if kind in PICTURE_KINDS:
             a.image, a.notice = self.pictures.picture(annot, kind, place, page_no)
-        a.sort_key = (page_no, *_position(rects[0], page_text)) if rects else (page_no, len(page_text.lines), True, 0, 0, 0)
+        a.sort_key = (page_no, *(_position(rects[0], page_text) if rects else (len(page_text.lines), True, 0, 0, 0)))
         return a
 
     def _text_under(self, quads, page_text: PageText) -> str:

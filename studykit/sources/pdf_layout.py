@@ -86,7 +86,8 @@ class PageText:
         """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes from `left` rightwards
         (and of other lines near them)."""
         x0s, y0s, x1s, y1s = zip(*boxes)
-        found, _ = self._lines_in((max(min(x0s), left) - 1, min(y0s) - 1, max(x1s) + 1, max(y1s) + 1), raw=True)
+        narrow = (max(min(x0s), left) - 1, min(y0s) - 1, max(x1s) + 1, max(y1s) + 1)
+        found, _ = self._lines_in(narrow, raw=True)
         rows: dict[Box, list] = {}
         for box, line in found:
             rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
@@ -98,14 +99,15 @@ class PageText:
         _, whole = self._mediabox
         found, area = self._lines_in((whole[0], whole[1], whole[2], bottom + 1), raw=False)
         # A line MuPDF ends below the rectangle may have left characters outside it; ending that low,
-        # it would not end above `bottom` whole anyway (PyMuPDF's boxes only ever grow MuPDF's).
+        # it does not end above `bottom` in PyMuPDF's dict either, which stretches MuPDF's character
+        # boxes to the font size, never shrinks them (checked on every corpus page).
         return [line for box, line in found if box[3] < area[3] and line["bbox"][3] <= bottom]
 
     def _lines_in(self, narrow: Box, raw: bool) -> tuple[list[tuple[Box, dict]], Box]:
         """The (MuPDF box, rawdict or dict line) pairs of the lines crossing a rectangle, in MuPDF's
         order, and the rectangle as MuPDF holds it (in single precision).
 
-        MuPDF's dict keeps only the characters that overlap the text page's mediabox, so the mediabox
+        PyMuPDF's dict keeps only the characters that overlap the text page's mediabox, so the mediabox
         is narrowed to the rectangle for this one call: that skips building every character of the
         page, and unlike get_text(clip=...) does not interpret the page again. The dict lists the
         lines whose box crosses the mediabox, in MuPDF's order: that is how each is known.
@@ -124,11 +126,11 @@ class PageText:
 
     @cached_property
     def _mediabox(self):
-        """The text page's own rectangle (changed in place by chars_of_lines), and its corners."""
+        """The text page's own rectangle (narrowed in place by _lines_in), and its corners."""
         mediabox = self.textpage.this.m_internal.mediabox
         return mediabox, (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)
 
-    def _crossing(self, x0: float, y0: float, x1: float, y1: float) -> list[tuple]:
+    def _crossing(self, x0: float, y0: float, x1: float, y1: float) -> list[Box]:
         """The boxes of the text page's lines that cross the rectangle, in MuPDF's order."""
         boxes = self._read[1]
         return [boxes[i] for i in self._all_by_top.near(y0, y1)

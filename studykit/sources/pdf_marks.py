@@ -20,7 +20,8 @@ _NAME = {key: obj.m_internal for key, obj in _NAMES.items()}
 _POINT_KEYS = [_NAME["Vertices"], _NAME["L"], _NAME["QuadPoints"]]  # then "CL", then the 2-level InkList
 # The SWIG functions themselves: pymupdf.mupdf's ll_* wrappers only pass their arguments on, at a Python
 # call each (this runs for every number of every annotation).
-_get, _gets, _at, _len = _mupdf.ll_pdf_dict_get, _mupdf.ll_pdf_dict_gets, _mupdf.ll_pdf_array_get, _mupdf.ll_pdf_array_len
+_get, _gets = _mupdf.ll_pdf_dict_get, _mupdf.ll_pdf_dict_gets
+_at, _len = _mupdf.ll_pdf_array_get, _mupdf.ll_pdf_array_len
 _real, _num, _text = _mupdf.ll_pdf_to_real, _mupdf.ll_pdf_to_num, _mupdf.ll_pdf_to_text_string
 
 
@@ -40,6 +41,11 @@ class PageMarks:
         ctm = mupdf.FzMatrix()
         mupdf.pdf_page_transform(self.pdf_page, mupdf.FzRect(), ctm)
         return mupdf.fz_concat(ctm, mupdf.FzMatrix(*self.derotation))
+
+    @cached_property
+    def ctm_struct(self):
+        """`ctm`'s fz_matrix, as the C calls take it (a view into `ctm`, which stays alive with this)."""
+        return self.ctm.internal()
 
     def marks(self) -> list[Mark]:
         """The page's annotations in the order of its /Annots, less links, popups and form fields."""
@@ -101,7 +107,7 @@ class Mark:
     @cached_property
     def vertices(self) -> list | None:
         """The annotation's points in page coordinates: a flat list, or one list per stroke for an InkList."""
-        obj, ctm = self._obj, self._page.ctm.internal()
+        obj, ctm = self._obj, self._page.ctm_struct
         for key in _POINT_KEYS:
             if (points := _get(obj, key)) is not None:
                 return _points(points, ctm)

@@ -87,16 +87,17 @@ def read_lines(stext) -> tuple[list[Box], list[Box]]:
     if first is None:
         return [], []
     reader = _Bytes if _bytes_agree(first) else _Proxies
+    block_of, line_of, char_of = reader.block, reader.line, reader.char
     lines: list[Box] = []
     boxes: list[Box] = []
     block = reader.start(first)
     while block:
-        is_text, line, block = reader.block(block)
+        is_text, line, block = block_of(block)
         while is_text and line:
-            box, char, line = reader.line(line)
+            box, char, line = line_of(line)
             boxes.append(box)
             while char:
-                c, following = reader.char(char)
+                c, following = char_of(char)
                 if not chr(c).isspace():
                     lines.append(box)
                     break

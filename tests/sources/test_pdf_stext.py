@@ -44,8 +44,9 @@ def test_the_bytes_read_as_the_proxies_on_every_corpus_page(monkeypatch):
     for textpage in _pages(paths):
         fast, slow = _read_both(textpage, monkeypatch)
         assert fast == slow
-        if textpage.this.m_internal.first_block is not None and sys.byteorder == "little" and struct.calcsize("P") == 8:
-            assert stext._bytes_agree(textpage.this.m_internal.first_block)  # the fast path is the one tried
+        first = textpage.this.m_internal.first_block
+        if first is not None and sys.byteorder == "little" and struct.calcsize("P") == 8:
+            assert stext._bytes_agree(first)  # the fast path is the one taken
         pages += 1
         lines += len(fast[1])
     assert pages > 400 and lines > 20_000
