@@ -7,9 +7,9 @@ layouts below are those of include/mupdf/fitz/structured-text.h as PyMuPDF 2.0 s
 trusted, and where they disagree (another MuPDF, another platform) the proxies are read instead.
 
 The boxes are MuPDF's, from its fonts' ascender to their descender. PyMuPDF's "dict" stretches
-many characters' boxes to the font size (JM_char_quad; 40% of the corpora's lines come out up to
-1 pt taller) and makes a Python dict per span, three times the cost of the proxies on a page of
-dense text. Every corpus file gives the same texts in the same order with either.
+many characters' boxes to the font size (JM_char_quad: 39% of the 47,190 lines of the corpora come
+out taller, by up to 4.6 pt) and makes a Python dict per span, three times the cost of the proxies
+on a page of dense text. Every corpus file gives the same annotations in the same order with either.
 """
 
 from __future__ import annotations
