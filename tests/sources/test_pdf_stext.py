@@ -46,7 +46,9 @@ def test_the_bytes_read_as_the_proxies_on_every_corpus_page(monkeypatch):
         assert fast == slow
         first = textpage.this.m_internal.first_block
         if first is not None and sys.byteorder == "little" and struct.calcsize("P") == 8:
-            assert stext._bytes_agree(first)  # the fast path is the one taken
+            assert stext._bytes_agree(first), (  # the fast path is the one taken
+                "MuPDF's structs no longer match pdf_stext's layouts: update them from this PyMuPDF's "
+                "mupdf-devel/include/mupdf/fitz/structured-text.h")
         pages += 1
         lines += len(fast[1])
     assert pages > 400 and lines > 20_000
