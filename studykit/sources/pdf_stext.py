@@ -114,12 +114,10 @@ def _bytes_agree(first_block) -> bool:
     at = address(first_block)
     is_text, line, following = _Bytes.block(at)
     p_text, p_line, p_following = _Proxies.block(first_block)
-    if (is_text, following) != (p_text, address(p_following)) or (is_text and line != address(p_line)):
-        return False
-    if not is_text or not line:
-        return True
+    if not (is_text and p_text and line and line == address(p_line) and following == address(p_following)):
+        return False  # nothing to check the line and character layouts on is not trusted either
     box, char, following = _Bytes.line(line)
     p_box, p_char, p_following = _Proxies.line(p_line)
-    if (box, char, following) != (p_box, address(p_char), address(p_following)):
+    if (box, char, following) != (p_box, address(p_char), address(p_following)) or not char:
         return False
-    return not char or _Bytes.char(char) == (p_char.c, address(p_char.next))
+    return _Bytes.char(char) == (p_char.c, address(p_char.next))
