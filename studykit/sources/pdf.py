@@ -19,7 +19,7 @@ from studykit.sources.pdf_layout import PageText
 from studykit.sources.pdf_metadata import fill_metadata, paper_id, parse_pdf_date, title_from_page
 from studykit.sources.pdf_open import one_line, open_pdf
 from studykit.sources.pdf_pictures import Pictures, mark_area
-from studykit.sources.pdf_text import LINE_END_HYPHENS, clean, join_lines, words
+from studykit.sources.pdf_text import LINE_END_HYPHENS, clean, join_lines, no_lone_surrogates, words
 
 MARKUP = {"Highlight": "highlight", "Underline": "underline", "StrikeOut": "strikeout", "Squiggly": "squiggly"}
 KIND_OF_SUBTYPE = {**MARKUP, "Text": "note", "FreeText": "freetext", "Square": "image", "Ink": "ink", "Caret": "caret"}
@@ -74,7 +74,7 @@ class _Reader:
         self.page_count = doc.page_count
         self.warnings: list[str] = []
         self.pictures = Pictures(self.warn, draw=pictures)
-        self.labelled = bool(doc.get_page_labels())  # else every page's label is its number: not asked page by page
+        self.labelled = doc.xref_get_key(doc.pdf_catalog(), "PageLabels")[0] != "null"  # else labels are numbers
         # Only page 1 (metadata) and the page being read are kept: MuPDF slows down as open pages pile up.
         self._kept: dict[int, PageText] = {}
         self._page_words: dict[int, set[str]] = {}
@@ -101,6 +101,13 @@ class _Reader:
             self._page_words[n] = words(text.text)
         return self._page_words[n]
 
+    def _label(self, page) -> str:
+        """The page's label; "" where PyMuPDF cannot read the /PageLabels rule it falls under."""
+        try:
+            return page.get_label()
+        except (ValueError, IndexError, TypeError, KeyError):  # PyMuPDF's rule_dict on a malformed rule
+            return ""
+
     def warn(self, page: int, what: str) -> None:
         self.warnings.append(f"{self.path}: page {page}: {what}")
 
@@ -113,7 +120,7 @@ class _Reader:
         if not annots:
             return []
         page_no = n + 1
-        label = (page.get_label() if self.labelled else "") or str(page_no)
+        label = (self._label(page) if self.labelled else "") or str(page_no)
         result: dict[int, Annotation] = {}  # by xref, for replies to find their parent
         replies = []
         for annot in annots:
@@ -157,7 +164,8 @@ class _Reader:
         )
         if kind in PICTURE_KINDS:
             a.image, a.notice = self.pictures.picture(annot, kind, place, page_no)
-        a.sort_key = (page_no, *(_position(rects[0], page_text) if rects else (len(page_text.lines), True, 0, 0, 0)))
+        place_in_order = _position(rects[0], page_text, bool(quads)) if rects else (len(page_text.lines), True, 0, 0, 0)
+        a.sort_key = (page_no, *place_in_order)
         return a
 
     def _text_under(self, quads, page_text: PageText) -> str:
@@ -216,7 +224,7 @@ def annotation_id(annot, info: dict, page: int, kind: str, comment: str) -> str:
 
 
 def _quads(annot) -> list[tuple[float, float, float, float]]:
-    vertices = annot.vertices or []
+    vertices = [p for p in annot.vertices or () if isinstance(p, tuple)]  # not an /InkList's strokes
     quads = []
     for i in range(0, len(vertices) - 3, 4):
         (ax, ay), (bx, by), (cx, cy), (dx, dy) = vertices[i:i + 4]
@@ -230,7 +238,7 @@ def _comment(annot, info) -> str:
         kind, value = annot.parent.parent.xref_get_key(annot.popup_xref, "Contents")
         if kind == "string":
             text = value
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return no_lone_surrogates(text).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 @lru_cache(maxsize=64)  # a paper's marks share a handful of colours
@@ -245,14 +253,20 @@ def _color(components: tuple[float, ...]) -> str | None:
     return "#" + "".join(f"{round(max(0.0, min(1.0, v)) * 255):02x}" for v in components[:3])
 
 
-def _position(rect, page_text: PageText) -> tuple:
-    """Where an annotation sits in the page's reading order: at the line nearest its top-left corner."""
+def _position(rect, page_text: PageText, on_text: bool) -> tuple:
+    """Where an annotation sits in the page's reading order: a mark on text (on_text: `rect` is its
+    first quad) at the first line the quad crosses, else at the line nearest its top-left corner.
+
+    A quad is as tall as the font; MuPDF's line boxes run from the font's ascender to its descender,
+    which in some fonts leaves the quad's corner nearer the line above than its own.
+    """
     x, y = rect[0], rect[1]
     lines = page_text.lines
     if not lines:
         return (0, y, x)
 
-    rank = page_text.nearest(x, y)
+    under = page_text.first_under(rect) if on_text else None
+    rank = page_text.nearest(x, y) if under is None else under
     line = lines[rank]
     # Points below their nearest line (notes under the last line) come after the marks on it;
     # points beyond a line's ends (notes in the margin) sort by the end they are closest to.

@@ -36,9 +36,10 @@ class PageText:
 
     @cached_property
     def lines(self) -> list[Box]:
-        """Text lines in reading order."""
-        rect = self.page.rect
-        return reading_order(self._read[0], rect.x0, rect.x1)
+        """Text lines in reading order: those whose box crosses the page (as PyMuPDF's dict lists them;
+        text drawn at size 0 or off the page has none)."""
+        rect, (_, whole) = self.page.rect, self._mediabox
+        return reading_order([box for box in self._read[0] if _crosses(box, *whole)], rect.x0, rect.x1)
 
     @cached_property
     def _lines_by_top(self) -> _ByTop:
@@ -76,6 +77,13 @@ class PageText:
                 best, rank = distance, i
         return rank
 
+    def first_under(self, rect: Box) -> int | None:
+        """The rank in reading order of the first line the rectangle crosses (a mark's quad), if any."""
+        x0, y0, x1, y1 = rect[0], rect[1], rect[2], rect[3]
+        lines = self.lines
+        return next((r for r in self._lines_by_top.near(y0, y1)
+                     if lines[r][0] < x1 and lines[r][2] > x0 and lines[r][1] < y1 and lines[r][3] > y0), None)
+
     def lines_across(self, top: float, bottom: float) -> list[Box]:
         """The lines that reach into the band between heights `top` and `bottom`, in reading order."""
         lines = self.lines
@@ -84,57 +92,57 @@ class PageText:
 
     def chars_of_lines(self, boxes: list[Box], left: float = float("-inf")) -> dict[Box, list]:
         """Line box -> characters ({"c", "bbox", ...}) of the lines with these boxes from `left` rightwards
-        (and of other lines near them)."""
+        (and of other lines near them).
+
+        PyMuPDF's rawdict keeps only the characters that overlap the text page's mediabox, so the
+        mediabox is narrowed to the lines for this one call: that skips building every character of
+        the page, and unlike get_text(clip=...) does not interpret the page again. rawdict lists the
+        lines whose MuPDF box crosses the mediabox, in MuPDF's order: that is how each is known.
+        """
         x0s, y0s, x1s, y1s = zip(*boxes)
         narrow = (max(min(x0s), left) - 1, min(y0s) - 1, max(x1s) + 1, max(y1s) + 1)
-        found, _ = self._lines_in(narrow, raw=True)
-        rows: dict[Box, list] = {}
-        for box, line in found:
-            rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
-        return rows
-
-    def spans_above(self, bottom: float) -> list[dict]:
-        """MuPDF's "dict" of the lines that end at or above height `bottom`: their spans with text and
-        size, no characters; in MuPDF's order."""
-        _, whole = self._mediabox
-        found, area = self._lines_in((whole[0], whole[1], whole[2], bottom + 1), raw=False)
-        # A line MuPDF ends below the rectangle may have left characters outside it; ending that low,
-        # it does not end above `bottom` in PyMuPDF's dict either, which stretches MuPDF's character
-        # boxes to the font size, never shrinks them (checked on every corpus page).
-        return [line for box, line in found if box[3] < area[3] and line["bbox"][3] <= bottom]
-
-    def _lines_in(self, narrow: Box, raw: bool) -> tuple[list[tuple[Box, dict]], Box]:
-        """The (MuPDF box, rawdict or dict line) pairs of the lines crossing a rectangle, in MuPDF's
-        order, and the rectangle as MuPDF holds it (in single precision).
-
-        PyMuPDF's dict keeps only the characters that overlap the text page's mediabox, so the mediabox
-        is narrowed to the rectangle for this one call: that skips building every character of the
-        page, and unlike get_text(clip=...) does not interpret the page again. The dict lists the
-        lines whose box crosses the mediabox, in MuPDF's order: that is how each is known.
-        """
         mediabox, whole = self._mediabox
         try:
             mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = narrow
             area = (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)  # as MuPDF compares: single precision
-            found = [line for block in _blocks(self.textpage, raw)["blocks"] for line in block.get("lines", ())]
+            found = [line for block in _blocks(self.textpage, raw=True)["blocks"] for line in block.get("lines", ())]
         finally:
             mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1 = whole
         crossing = self._crossing(*area)
-        if len(crossing) != len(found):  # not as MuPDF's text page was read: the dict's own boxes
-            crossing = [tuple(line["bbox"]) for line in found]
-        return list(zip(crossing, found)), area
+        if len(crossing) != len(found):  # not as rawdict was read (never on the corpora): by most overlap
+            crossing = [max(crossing, key=lambda box: _overlap(box, line["bbox"]), default=tuple(line["bbox"]))
+                        for line in found]
+        rows: dict[Box, list] = {}
+        for box, line in zip(crossing, found):
+            rows.setdefault(box, []).extend(c for span in line["spans"] for c in span["chars"])
+        return rows
+
+    def spans_above(self, bottom: float) -> list[dict]:
+        """PyMuPDF's "dict" of the lines that end at or above height `bottom`: their spans with text
+        and size, no characters; in MuPDF's order. (The whole page's: a dict narrowed to the top
+        would miss lines whose characters PyMuPDF's boxes move up, such as upside-down text.)"""
+        return [line for block in _blocks(self.textpage, raw=False)["blocks"] for line in block.get("lines", ())
+                if line["bbox"][3] <= bottom]
 
     @cached_property
     def _mediabox(self):
-        """The text page's own rectangle (narrowed in place by _lines_in), and its corners."""
+        """The text page's own rectangle (narrowed in place by chars_of_lines), and its corners."""
         mediabox = self.textpage.this.m_internal.mediabox
         return mediabox, (mediabox.x0, mediabox.y0, mediabox.x1, mediabox.y1)
 
     def _crossing(self, x0: float, y0: float, x1: float, y1: float) -> list[Box]:
         """The boxes of the text page's lines that cross the rectangle, in MuPDF's order."""
         boxes = self._read[1]
-        return [boxes[i] for i in self._all_by_top.near(y0, y1)
-                if max(boxes[i][0], x0) < min(boxes[i][2], x1) and max(boxes[i][1], y0) < min(boxes[i][3], y1)]
+        return [boxes[i] for i in self._all_by_top.near(y0, y1) if _crosses(boxes[i], x0, y0, x1, y1)]
+
+
+def _overlap(a, b) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _crosses(box: Box, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """Whether the box and the rectangle share an area (MuPDF's fz_intersect_rect is not empty)."""
+    return max(box[0], x0) < min(box[2], x1) and max(box[1], y0) < min(box[3], y1)
 
 
 class _ByTop:

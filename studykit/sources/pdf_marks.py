@@ -13,6 +13,8 @@ from functools import cached_property
 
 from pymupdf import Rect, _mupdf, mupdf
 
+from studykit.sources.pdf_text import no_lone_surrogates
+
 _SKIPPED = (mupdf.PDF_ANNOT_LINK, mupdf.PDF_ANNOT_POPUP, mupdf.PDF_ANNOT_WIDGET)  # as Page.annots()
 _NAMES = {key: mupdf.PdfObj(getattr(mupdf, f"PDF_ENUM_NAME_{key}"))  # kept alive: the pointers below are theirs
           for key in ("Vertices", "L", "QuadPoints", "InkList", "C", "IC", "IRT", "Popup", "T", "M")}
@@ -78,11 +80,12 @@ class Mark:
     @cached_property
     def info(self) -> dict:
         obj = self._obj
-        return {"content": mupdf.ll_pdf_annot_contents(self._annot) or "",
+        info = {"content": mupdf.ll_pdf_annot_contents(self._annot) or "",
                 "title": _text(_get(obj, _NAME["T"])) or "",
                 "creationDate": _text(_gets(obj, "CreationDate")) or "",
                 "modDate": _text(_get(obj, _NAME["M"])) or "",
                 "id": _text(_gets(obj, "NM")) or ""}
+        return {key: no_lone_surrogates(value) for key, value in info.items()}
 
     @property
     def irt_xref(self) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 LIGATURES = re.compile("[\ufb00-\ufb17]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 SOFT_HYPHEN = "\u00ad"
 LINE_END_HYPHENS = ("-", SOFT_HYPHEN, "\u2010")  # hyphen-minus, soft hyphen, hyphen
 
@@ -56,9 +57,14 @@ def compose_accents(text: str) -> str:
     return _ACCENT_BEFORE.sub(before, _BELOW.sub(below, text))
 
 
+def no_lone_surrogates(text: str) -> str:
+    """U+FFFD for each lone surrogate (a ToUnicode map or a UTF-16 string can give one): no UTF-8 has it."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def clean(text: str) -> str:
     """Accents composed, ligatures expanded (ﬁ -> fi), soft hyphens dropped, whitespace collapsed."""
-    text = compose_accents(text)
+    text = compose_accents(no_lone_surrogates(text))
     text = LIGATURES.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text).replace(SOFT_HYPHEN, "")
     return " ".join(text.split())
 

@@ -517,3 +517,108 @@ def test_kinds_that_change_the_meaning_are_shown_in_the_note(tmp_path):
     assert "squiggly" in callout_of("> wavy claim")
     assert "suggested insertion" in callout_of("> insert a comma")
     assert not any(word in callout_of("> keep this") for word in ("struck", "squiggly", "insertion"))
+
+
+# ---------------------------------------------------------------- what a careful reader would not expect to break
+
+
+def _small_metrics_font(tmp_path) -> Path:
+    """DejaVu Sans with ascender and descender spanning 0.6 em (0.45 / -0.15): MuPDF's line boxes are
+    that tall, while a reader's highlight covers the font size."""
+    from fontTools.ttLib import TTFont  # matplotlib's dependency
+
+    font = TTFont(DEJAVU)
+    upm = font["head"].unitsPerEm
+    ascent, descent = int(0.45 * upm), int(-0.15 * upm)
+    font["hhea"].ascent, font["hhea"].descent = ascent, descent
+    os2 = font["OS/2"]
+    os2.sTypoAscender, os2.sTypoDescender, os2.usWinAscent, os2.usWinDescent = ascent, descent, ascent, -descent
+    font.save(tmp_path / "small.ttf")
+    return tmp_path / "small.ttf"
+
+
+def test_marks_on_one_line_keep_their_order_in_a_font_of_small_metrics(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_font(fontname="sm", fontfile=str(_small_metrics_font(tmp_path)))
+    page.insert_text((270, 107), "short line above", fontsize=10, fontname="sm")
+    page.insert_text((50, 122), "alpha beta gamma delta epsilon zeta eta", fontsize=14, fontname="sm")
+    for word in ("zeta", "beta"):
+        box = page.search_for(word)[0]
+        page.add_highlight_annot(pymupdf.Rect(box.x0, box.y1 - 14, box.x1, box.y1 + 1))  # a reader's: 1 em tall
+    anns = read_pdf(_save(doc, tmp_path / "small_font.pdf")).annotations
+    assert [a.text for a in anns] == ["beta", "zeta"]
+
+
+def test_text_drawn_at_size_zero_does_not_take_part_in_reading_order(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Normal words here on a line", fontsize=12)
+    page.insert_text((72, 130), "second line of normal words", fontsize=12)
+    xref = page.get_contents()[0]
+    font = page.get_fonts()[0][4]
+    doc.update_stream(xref, doc.xref_stream(xref) + f"\nBT /{font} 0 Tf 72 300 Td (zero size text) Tj ET\n".encode())
+    page.add_text_annot((500, 545), "note A")
+    page.add_text_annot((72, 560), "note B")
+    anns = read_pdf(_save(doc, tmp_path / "zero.pdf")).annotations
+    assert [a.comment for a in anns] == ["note B", "note A"]  # both below the text: by their place on the page
+
+
+@pytest.mark.parametrize("rule", ["<</Nums [0 <</S/D>> 1 <</S/D/St 1.5>>]>>", "<</Nums [0 <</P(x)/St /Foo>>]>>"])
+def test_a_malformed_page_label_rule_gives_the_page_number(tmp_path, rule):
+    doc = pymupdf.open()
+    for i in range(2):
+        doc.new_page().insert_text((72, 100), f"Some words on page {i + 1}", fontsize=12)
+    doc[1].add_highlight_annot(doc[1].search_for("words")[0])
+    doc.xref_set_key(doc.pdf_catalog(), "PageLabels", rule)
+    (ann,) = read_pdf(_save(doc, tmp_path / "labels.pdf")).annotations
+    assert (ann.text, ann.page, ann.page_label) == ("words", 2, "2")
+
+
+def test_a_highlight_with_strokes_instead_of_quads_is_kept_without_text(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Normal words here on a line", fontsize=12)
+    annot = page.add_highlight_annot(pymupdf.Rect(70, 85, 250, 105))
+    doc.xref_set_key(annot.xref, "QuadPoints", "null")
+    doc.xref_set_key(annot.xref, "InkList", "[[72 700 200 700] [72 690 200 690] [72 680 200 680] [72 670 200 670]]")
+    (ann,) = read_pdf(_save(doc, tmp_path / "strokes.pdf")).annotations
+    assert (ann.kind, ann.text) == ("highlight", "")
+
+
+def test_a_lone_surrogate_from_a_tounicode_map_becomes_a_replacement_character(tmp_path, monkeypatch):
+    import studykit.sources.pdf_layout as layout
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Words under a mark", fontsize=12)
+    page.add_highlight_annot(page.search_for("Words under")[0])
+    path = _save(doc, tmp_path / "surrogate.pdf")
+    blocks = layout._blocks
+
+    def with_a_surrogate(textpage, raw):  # what MuPDF gives for a ToUnicode entry <57> <D800>
+        found = blocks(textpage, raw)
+        for block in found["blocks"] if raw else ():
+            for line in block["lines"]:
+                for span in line["spans"]:
+                    span["chars"][0]["c"] = "\ud800"
+        return found
+
+    monkeypatch.setattr(layout, "_blocks", with_a_surrogate)
+    (ann,) = read_pdf(path).annotations
+    assert ann.text == "\ufffdords under" and ann.text.encode("utf-8")
+
+
+def test_lines_rawdict_lists_otherwise_are_matched_by_overlap(tmp_path, monkeypatch):
+    from studykit.sources.pdf_layout import PageText
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for i in range(4):
+        page.insert_text((72, 100 + 20 * i), f"line number {i} of the page", fontsize=12)
+    page.add_highlight_annot(page.search_for("number 2")[0])
+    path = _save(doc, tmp_path / "overlap.pdf")
+    crossing = PageText._crossing
+    monkeypatch.setattr(PageText, "_crossing", lambda self, *area: crossing(self, *area) + [(0.0, 0.0, 1.0, 1.0)])
+    (ann,) = read_pdf(path).annotations
+    assert ann.text == "number 2"
