@@ -3,8 +3,8 @@
 PyMuPDF reaches MuPDF's structures through SWIG proxies, a Python object for every field read:
 about 5 us a line. Reading each struct's bytes as MuPDF lays them out costs a third of that. The
 layouts below are those of include/mupdf/fitz/structured-text.h as PyMuPDF 2.0 ships it (MuPDF
-1.28); a page made for it is read both ways, once a process, before the bytes are trusted, and
-where they disagree (another MuPDF, another platform) the proxies are read instead.
+1.28); the first page that can show it is read both ways, field for field, before the bytes are
+trusted, and where they disagree (another MuPDF, another platform) the proxies are read instead.
 
 The boxes are MuPDF's, from its fonts' ascender to their descender. PyMuPDF's "dict" stretches
 many characters' boxes to the font size (JM_char_quad: 39% of the 47,190 lines of the corpora come
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from functools import cache
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -87,7 +86,7 @@ def read_lines(stext) -> tuple[list[Box], list[Box]]:
     first = stext.first_block
     if first is None:
         return [], []
-    reader = _Bytes if _bytes_trusted() else _Proxies
+    reader = _reader(first)
     block_of, line_of, char_of = reader.block, reader.line, reader.char
     lines: list[Box] = []
     boxes: list[Box] = []
@@ -106,28 +105,25 @@ def read_lines(stext) -> tuple[list[Box], list[Box]]:
     return lines, boxes
 
 
-@cache
-def _bytes_trusted() -> bool:
-    """Whether this MuPDF lays its structs out as _BLOCK, _LINE and _CHAR say: checked once, on a page
-    made for it (two blocks, of two lines, of several characters), every field read both ways and
-    every pointer compared before it is followed, none of them NULL by chance."""
-    import pymupdf
-
-    from studykit.sources.pdf_layout import page_textpage
-
-    page = pymupdf.open().new_page()
-    page.insert_text((72, 72), "ab cd\nef gh", fontsize=11)
-    page.insert_text((72, 400), "ij kl\nmn op", fontsize=11)
-    return _agree(page_textpage(page).this.m_internal.first_block)
+_VERDICT: list[bool] = []  # whether this MuPDF lays its structs out as _BLOCK, _LINE and _CHAR say
 
 
-def _agree(first_block) -> bool:
-    """Whether reading from memory and through the proxies give the same page, down to every pointer."""
+def _reader(first_block):
+    """The bytes once a page has shown, read both ways, that the layouts hold; the proxies until then."""
+    if not _VERDICT and (agreed := _agree(first_block)) is not None:
+        _VERDICT.append(agreed)
+    return _Bytes if _VERDICT and _VERDICT[0] else _Proxies
+
+
+def _agree(first_block) -> bool | None:
+    """Whether reading a page from memory and through the proxies agree, field for field, up to the
+    first block, line and character whose `next` is not NULL (a NULL read where it should not be is
+    no proof); None where the page ends before showing all three."""
 
     def address(proxy) -> int:
         return int(proxy.this) if proxy is not None else 0
 
-    seen = {"blocks": 0, "lines": 0, "chars": 0}  # the next pointers found not NULL
+    seen = {"blocks": False, "lines": False, "chars": False}
     block, p_block = address(first_block), first_block
     while p_block is not None:
         is_text, line, following = _Bytes.block(block)
@@ -139,15 +135,17 @@ def _agree(first_block) -> bool:
             p_box, p_char, p_line_after = _Proxies.line(p_line)
             if (box, char, line_after) != (p_box, address(p_char), address(p_line_after)):
                 return False
-            while p_char is not None:
+            while p_char is not None:  # every pointer is compared before it is followed
                 c, char_after = _Bytes.char(char)
                 p_c, p_char_after = _Proxies.char(p_char)
                 if (c, char_after) != (p_c, address(p_char_after)):
                     return False
-                seen["chars"] += p_char_after is not None
+                seen["chars"] = seen["chars"] or p_char_after is not None
                 char, p_char = char_after, p_char_after
-            seen["lines"] += p_line_after is not None
+                if all(seen.values()):
+                    return True
+            seen["lines"] = seen["lines"] or p_line_after is not None
             line, p_line = line_after, p_line_after
-        seen["blocks"] += p_following is not None
+        seen["blocks"] = seen["blocks"] or p_following is not None
         block, p_block = following, p_following
-    return all(seen.values())
+    return None

@@ -32,7 +32,7 @@ def _read_both(textpage, monkeypatch) -> tuple:
     """read_lines as studykit reads the page, and as the SWIG proxies alone read it."""
     fast = stext.read_lines(textpage.this.m_internal)
     with monkeypatch.context() as m:
-        m.setattr(stext, "_bytes_trusted", lambda: False)
+        m.setattr(stext, "_reader", lambda first: stext._Proxies)
         slow = stext.read_lines(textpage.this.m_internal)
     return fast, slow
 
@@ -49,11 +49,22 @@ def test_the_bytes_read_as_the_proxies_on_every_corpus_page(monkeypatch):
     assert pages > 400 and lines > 20_000
 
 
+def _page_that_shows_every_pointer():
+    """Two blocks of two lines of several characters: every `next` a check compares is set."""
+    page = pymupdf.open().new_page()
+    page.insert_text((72, 72), "ab cd\nef gh", fontsize=11)
+    page.insert_text((72, 400), "ij kl\nmn op", fontsize=11)
+    return page_textpage(page)
+
+
 @pytest.mark.skipif(sys.byteorder != "little" or struct.calcsize("P") != 8, reason="the layouts are 64-bit little-endian")
-def test_the_bytes_are_trusted_here_and_the_check_follows_no_null_pointer():
-    assert stext._bytes_trusted.__wrapped__(), (
+def test_the_bytes_are_trusted_here_once_a_page_shows_every_pointer():
+    assert stext._agree(_page_that_shows_every_pointer().this.m_internal.first_block) is True, (
         "MuPDF's structs no longer match pdf_stext's layouts: update them from this PyMuPDF's "
         "mupdf-devel/include/mupdf/fitz/structured-text.h")
+    one_line = pymupdf.open().new_page()
+    one_line.insert_text((72, 72), "one line", fontsize=11)
+    assert stext._agree(page_textpage(one_line).this.m_internal.first_block) is None  # a NULL proves nothing
 
 
 def test_whitespace_lines_are_boxes_but_not_text_lines(monkeypatch):
@@ -70,17 +81,15 @@ def test_whitespace_lines_are_boxes_but_not_text_lines(monkeypatch):
 
 
 def test_a_layout_that_disagrees_is_not_trusted(monkeypatch):
-    doc = pymupdf.open()
-    page = doc.new_page()
-    for i in range(5):
-        page.insert_text((72, 100 + 20 * i), f"line {i}", fontsize=11)
-    textpage = page_textpage(page)
+    textpage = _page_that_shows_every_pointer()
     want = stext.read_lines(textpage.this.m_internal)
+    monkeypatch.setattr(stext, "_VERDICT", [])
     for wrong in ("<BB2x2f4fQQQQ4x", "<BB2x2f4f4xQIIQ8x"):  # pointers 4 bytes early; `next` read at `prev`
         monkeypatch.setattr(stext, "_LINE", struct.Struct(wrong))
-        assert not stext._bytes_trusted.__wrapped__()
-    monkeypatch.setattr(stext, "_bytes_trusted", stext._bytes_trusted.__wrapped__)
-    assert stext.read_lines(textpage.this.m_internal) == want
+        assert stext._agree(textpage.this.m_internal.first_block) is False
+        assert stext.read_lines(textpage.this.m_internal) == want  # through the proxies
+        assert stext._VERDICT == [False]
+        stext._VERDICT.clear()
 
 
 def test_an_empty_page_has_no_lines():
