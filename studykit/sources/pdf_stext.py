@@ -3,8 +3,9 @@
 PyMuPDF reaches MuPDF's structures through SWIG proxies, a Python object for every field read:
 about 5 us a line. Reading each struct's bytes as MuPDF lays them out costs a third of that. The
 layouts below are those of include/mupdf/fitz/structured-text.h as PyMuPDF 2.0 ships it (MuPDF
-1.28); the first page that can show it is read both ways, field for field, before the bytes are
-trusted, and where they disagree (another MuPDF, another platform) the proxies are read instead.
+1.28), read only under that MuPDF and once the first page's first block, line and character
+read the same both ways; under another MuPDF, or where they disagree (another platform), the
+proxies are read instead.
 
 The boxes are MuPDF's, from its fonts' ascender to their descender. PyMuPDF's "dict" stretches
 many characters' boxes to the font size (JM_char_quad: 39% of the 47,190 lines of the corpora come
@@ -105,47 +106,44 @@ def read_lines(stext) -> tuple[list[Box], list[Box]]:
     return lines, boxes
 
 
-_VERDICT: list[bool] = []  # whether this MuPDF lays its structs out as _BLOCK, _LINE and _CHAR say
+LAYOUTS_OF = "1.28."  # the MuPDF whose structured-text.h the layouts above copy (PyMuPDF 2.0's)
+_VERDICT: list[bool] = []  # whether the bytes are read: decided on the first page with a character
 
 
 def _reader(first_block):
-    """The bytes once a page has shown, read both ways, that the layouts hold; the proxies until then."""
-    if not _VERDICT and (agreed := _agree(first_block)) is not None:
-        _VERDICT.append(agreed)
+    """The bytes where this is the MuPDF the layouts are copied from and the first page's first block,
+    line and character read the same from memory as through the proxies (the platform's ABI); else
+    the proxies."""
+    if not _VERDICT:
+        import pymupdf
+
+        if not pymupdf.mupdf_version.startswith(LAYOUTS_OF):
+            _VERDICT.append(False)
+        elif (agreed := _agree(first_block)) is not None:
+            _VERDICT.append(agreed)
     return _Bytes if _VERDICT and _VERDICT[0] else _Proxies
 
 
 def _agree(first_block) -> bool | None:
-    """Whether reading a page from memory and through the proxies agree, field for field, up to the
-    first block, line and character whose `next` is not NULL (a NULL read where it should not be is
-    no proof); None where the page ends before showing all three."""
+    """Whether the page's first text block, its first line and that line's first character read the
+    same from memory as through the proxies, every pointer compared before it is followed; None
+    where the page has no character to compare."""
 
     def address(proxy) -> int:
         return int(proxy.this) if proxy is not None else 0
 
-    seen = {"blocks": False, "lines": False, "chars": False}
     block, p_block = address(first_block), first_block
     while p_block is not None:
         is_text, line, following = _Bytes.block(block)
         p_text, p_line, p_following = _Proxies.block(p_block)
         if (is_text, following) != (p_text, address(p_following)) or (p_text and line != address(p_line)):
             return False
-        while p_text and p_line is not None:
+        if p_text and p_line is not None:
             box, char, line_after = _Bytes.line(line)
             p_box, p_char, p_line_after = _Proxies.line(p_line)
             if (box, char, line_after) != (p_box, address(p_char), address(p_line_after)):
                 return False
-            while p_char is not None:  # every pointer is compared before it is followed
-                c, char_after = _Bytes.char(char)
-                p_c, p_char_after = _Proxies.char(p_char)
-                if (c, char_after) != (p_c, address(p_char_after)):
-                    return False
-                seen["chars"] = seen["chars"] or p_char_after is not None
-                char, p_char = char_after, p_char_after
-                if all(seen.values()):
-                    return True
-            seen["lines"] = seen["lines"] or p_line_after is not None
-            line, p_line = line_after, p_line_after
-        seen["blocks"] = seen["blocks"] or p_following is not None
+            if p_char is not None:
+                return _Bytes.char(char) == (p_char.c, address(p_char.next))
         block, p_block = following, p_following
     return None

@@ -49,22 +49,29 @@ def test_the_bytes_read_as_the_proxies_on_every_corpus_page(monkeypatch):
     assert pages > 400 and lines > 20_000
 
 
-def _page_that_shows_every_pointer():
-    """Two blocks of two lines of several characters: every `next` a check compares is set."""
+def _page_of_lines():
+    """Two blocks, of three lines and of one: the first line's `next` is set, so a check compares it."""
     page = pymupdf.open().new_page()
-    page.insert_text((72, 72), "ab cd\nef gh", fontsize=11)
-    page.insert_text((72, 400), "ij kl\nmn op", fontsize=11)
+    page.insert_text((72, 100), "line 0\nline 1\nline 2", fontsize=11)
+    page.insert_text((72, 400), "line 3", fontsize=11)
     return page_textpage(page)
 
 
-@pytest.mark.skipif(sys.byteorder != "little" or struct.calcsize("P") != 8, reason="the layouts are 64-bit little-endian")
-def test_the_bytes_are_trusted_here_once_a_page_shows_every_pointer():
-    assert stext._agree(_page_that_shows_every_pointer().this.m_internal.first_block) is True, (
-        "MuPDF's structs no longer match pdf_stext's layouts: update them from this PyMuPDF's "
-        "mupdf-devel/include/mupdf/fitz/structured-text.h")
-    one_line = pymupdf.open().new_page()
-    one_line.insert_text((72, 72), "one line", fontsize=11)
-    assert stext._agree(page_textpage(one_line).this.m_internal.first_block) is None  # a NULL proves nothing
+@pytest.mark.skipif(not pymupdf.mupdf_version.startswith(stext.LAYOUTS_OF) or sys.byteorder != "little"
+                    or struct.calcsize("P") != 8, reason=f"the layouts are MuPDF {stext.LAYOUTS_OF}x's, 64-bit "
+                    f"little-endian; this is MuPDF {pymupdf.mupdf_version} (the proxies are read)")
+def test_the_bytes_are_read_under_the_mupdf_the_layouts_are_copied_from():
+    assert stext._agree(_page_of_lines().this.m_internal.first_block) is True
+    assert stext._reader(_page_of_lines().this.m_internal.first_block) is stext._Bytes
+
+
+def test_under_another_mupdf_the_proxies_are_read(monkeypatch):
+    textpage = _page_of_lines()
+    want = stext.read_lines(textpage.this.m_internal)
+    monkeypatch.setattr(stext, "_VERDICT", [])
+    monkeypatch.setattr(pymupdf, "mupdf_version", "1.99.0")
+    assert stext._reader(textpage.this.m_internal.first_block) is stext._Proxies
+    assert stext.read_lines(textpage.this.m_internal) == want
 
 
 def test_whitespace_lines_are_boxes_but_not_text_lines(monkeypatch):
@@ -81,15 +88,13 @@ def test_whitespace_lines_are_boxes_but_not_text_lines(monkeypatch):
 
 
 def test_a_layout_that_disagrees_is_not_trusted(monkeypatch):
-    textpage = _page_that_shows_every_pointer()
+    textpage = _page_of_lines()
     want = stext.read_lines(textpage.this.m_internal)
-    monkeypatch.setattr(stext, "_VERDICT", [])
     for wrong in ("<BB2x2f4fQQQQ4x", "<BB2x2f4f4xQIIQ8x"):  # pointers 4 bytes early; `next` read at `prev`
+        monkeypatch.setattr(stext, "_VERDICT", [])
         monkeypatch.setattr(stext, "_LINE", struct.Struct(wrong))
-        assert stext._agree(textpage.this.m_internal.first_block) is False
         assert stext.read_lines(textpage.this.m_internal) == want  # through the proxies
         assert stext._VERDICT == [False]
-        stext._VERDICT.clear()
 
 
 def test_an_empty_page_has_no_lines():
