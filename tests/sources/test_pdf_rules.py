@@ -586,27 +586,35 @@ def test_a_highlight_with_strokes_instead_of_quads_is_kept_without_text(tmp_path
     assert (ann.kind, ann.text) == ("highlight", "")
 
 
-def test_a_lone_surrogate_from_a_tounicode_map_becomes_a_replacement_character(tmp_path, monkeypatch):
-    import studykit.sources.pdf_layout as layout
+def _pdf_with_a_tounicode_map(path: Path, cmap: str) -> Path:
+    """One page of Helvetica text whose font maps its codes to Unicode through `cmap`, written by hand."""
+    content = b"BT /F1 14 Tf 72 700 Td (ABCDE normal) Tj ET"
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>>",
+               b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding/ToUnicode 6 0 R>>",
+               b"<</Length %d>>stream\n%s\nendstream" % (len(content), content),
+               b"<</Length %d>>stream\n%s\nendstream" % (len(cmap), cmap.encode())]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
 
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_text((72, 100), "Words under a mark", fontsize=12)
-    page.add_highlight_annot(page.search_for("Words under")[0])
-    path = _save(doc, tmp_path / "surrogate.pdf")
-    blocks = layout._blocks
 
-    def with_a_surrogate(textpage, raw):  # what MuPDF gives for a ToUnicode entry <57> <D800>
-        found = blocks(textpage, raw)
-        for block in found["blocks"] if raw else ():
-            for line in block["lines"]:
-                for span in line["spans"]:
-                    span["chars"][0]["c"] = "\ud800"
-        return found
-
-    monkeypatch.setattr(layout, "_blocks", with_a_surrogate)
-    (ann,) = read_pdf(path).annotations
-    assert ann.text == "\ufffdords under" and ann.text.encode("utf-8")
+def test_a_lone_surrogate_from_a_tounicode_map_becomes_a_replacement_character(tmp_path):
+    cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def\n"
+            "1 begincodespacerange <00> <FF> endcodespacerange\n1 beginbfchar <42> <D800> endbfchar\n"
+            "endcmap CMapName currentdict /CMap defineresource pop end end")
+    doc = pymupdf.open(_pdf_with_a_tounicode_map(tmp_path / "plain.pdf", cmap))
+    doc[0].add_highlight_annot(pymupdf.Rect(60, 80, 400, 100))
+    (ann,) = read_pdf(_save(doc, tmp_path / "surrogate.pdf")).annotations
+    assert ann.text == "A\ufffdCDE normal" and ann.text.encode("utf-8")
 
 
 def test_lines_rawdict_lists_otherwise_are_matched_by_overlap(tmp_path, monkeypatch):
