@@ -6,8 +6,10 @@ import gc
 import statistics
 from bisect import bisect_left, bisect_right
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from studykit.sources.pdf_stext import Box, read_lines
+if TYPE_CHECKING:  # the reader itself (ctypes) only where a page is read: pdf_metadata imports this module
+    from studykit.sources.pdf_stext import Box
 
 TEXT_FLAGS = 2 | 64  # pymupdf.TEXT_PRESERVE_WHITESPACE | TEXT_MEDIABOX_CLIP (no images: faster)
 
@@ -32,6 +34,8 @@ class PageText:
 
     @cached_property
     def _read(self) -> tuple[list[Box], list[Box]]:
+        from studykit.sources.pdf_stext import read_lines
+
         return read_lines(self.textpage.this.m_internal)
 
     @cached_property
